@@ -77,13 +77,15 @@ class InfluenceRemoval(Method):
                    "mean_leverage": float(study.att.h.mean()), "max_leverage": float(study.att.h.max()),
                    "n_clipped": study.att.n_clipped, "n_sets": int(study.effects["set"].nunique()),
                    "test_accuracy": study.test_accuracy, "refit_max_grad": study.max_refit_grad}
-        for row in pooled.itertuples():
-            for stat in ("slope", "pearson"):
-                metrics[f"{row.estimator}/{stat}/{row.metric}"] = getattr(row, stat)
-                if row.metric == self.metric:
-                    metrics[f"{row.estimator}/{stat}"] = getattr(row, stat)
-        metrics["slope"] = metrics[f"{self.estimator}/slope"]
-        metrics["pearson"] = metrics[f"{self.estimator}/pearson"]
+        head = pooled[pooled["metric"] == self.metric].set_index("estimator")
+        metrics["slope"] = float(head.loc[self.estimator, "slope"])
+        metrics["pearson"] = float(head.loc[self.estimator, "pearson"])
+        for e in ESTIMATORS:
+            metrics[f"{e}/slope"] = float(head.loc[e, "slope"])
+            metrics[f"{e}/pearson"] = float(head.loc[e, "pearson"])
+        for row in pooled[~pooled["metric"].str.endswith("_lin")].itertuples():  # _lin: agreement table
+            metrics[f"{row.estimator}/slope/{row.metric}"] = row.slope
+            metrics[f"{row.estimator}/pearson/{row.metric}"] = row.pearson
         metrics.update({f"time/{k}": v for k, v in study.timings.items()})
         ctx.log.info("n_train=%d d=%d mean leverage=%.3f; slope (%s): %s", split.n, split.d,
                      metrics["mean_leverage"], self.metric,

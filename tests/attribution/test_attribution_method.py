@@ -27,7 +27,7 @@ def test_method_runs_end_to_end(estimator, tmp_path):
     for e in ("if", "rif", "ns"):
         for stat in ("slope", "pearson"):
             assert np.isfinite(mt[f"{e}/{stat}"])
-            for metric in ("test_prediction", "test_loss", "self_loss", "self_loss_lin"):
+            for metric in ("test_prediction", "test_loss", "self_loss"):
                 assert f"{e}/{stat}/{metric}" in mt
     assert mt["slope"] == mt[f"{estimator}/slope"]
     assert 0 < mt["mean_leverage"] < 1 and mt["n_clipped"] == 0 and mt["refit_max_grad"] <= 1e-10
