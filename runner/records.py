@@ -2,7 +2,7 @@
 
 Layout of one run folder::
 
-    .hydra/config.yaml   resolved config          metrics.json   flat scalar metrics
+    .hydra/config.yaml   resolved config          metrics.json   flat scalar metrics    timings.json   ``time/...`` measurements
     run.json             status, error, timings, peak memory, seed, git commit, versions
     tables/<name>.csv|md                          figures/<name>.png
     run.log              the run's log            done           written last, on success
@@ -143,9 +143,23 @@ class RunRecord:
             atomic_write(self.run_dir / "done", self.info["stop"] + "\n")
 
 
+TIMING_PREFIX = "time/"
+
+
+def split_timings(metrics: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """Split ``time/...`` keys (wall-clock measurements) from the deterministic metrics."""
+    timings = {k: v for k, v in metrics.items() if k.startswith(TIMING_PREFIX)}
+    return {k: v for k, v in metrics.items() if k not in timings}, timings
+
+
 def save_outputs(run_dir: Path, metrics: dict[str, float], tables: dict, figures: dict) -> None:
-    """Write ``metrics.json``, ``tables/<name>.csv|md`` and ``figures/<name>.png`` atomically."""
+    """Write ``metrics.json``, ``timings.json``, ``tables/<name>.csv|md`` and ``figures/<name>.png``.
+
+    Metrics named ``time/<what>`` are timings: they go to ``timings.json`` so that ``metrics.json``
+    is identical for the same config and seed.
+    """
     run_dir = Path(run_dir)
+    metrics, timings = split_timings(metrics)
     for name, df in tables.items():
         atomic_write(run_dir / "tables" / f"{name}.csv", df.to_csv(index=False))
         atomic_write(run_dir / "tables" / f"{name}.md", markdown_table(df) + "\n")
@@ -156,6 +170,7 @@ def save_outputs(run_dir: Path, metrics: dict[str, float], tables: dict, figures
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
         os.replace(tmp, path)
         _close(fig)
+    write_json(run_dir / "timings.json", timings)
     write_json(run_dir / "metrics.json", metrics)
 
 

@@ -46,7 +46,7 @@ def collect_runs(dirs: list[Path]) -> pd.DataFrame:
     """One row per run folder (a folder holding ``run.json``) found under ``dirs``.
 
     Columns: the ID columns, one column per command-line override (``key=value``), and one per
-    metric in ``metrics.json``.
+    metric in ``metrics.json`` and timing in ``timings.json``.
     """
     rows, metrics = [], {}
     for root in dirs:
@@ -67,11 +67,11 @@ def collect_runs(dirs: list[Path]) -> pd.DataFrame:
                 key = key.lstrip("+~")
                 if key not in ("method", "dataset", "seed", "scale", "experiment", "force"):
                     row[key] = _parse_value(value)
-            metrics_path = run_dir / "metrics.json"
-            if metrics_path.exists() and row["status"] == "completed":
-                for k, v in read_json(metrics_path).items():
-                    row[k] = float(v) if isinstance(v, (int, float)) else math.nan
-                    metrics.setdefault(k, None)
+            for name in ("metrics.json", "timings.json"):
+                if (run_dir / name).exists() and row["status"] == "completed":
+                    for k, v in read_json(run_dir / name).items():
+                        row[k] = float(v) if isinstance(v, (int, float)) else math.nan
+                        metrics.setdefault(k, None)
             rows.append(row)
     frame = pd.DataFrame(rows)
     for col in ID_COLUMNS:

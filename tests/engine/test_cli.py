@@ -78,6 +78,20 @@ def test_negative_seed_is_rejected(cli):
     assert "seed" in _one_line_error(cli("method=debug", "seed=-1"))
 
 
+def test_removal_fraction_outside_unit_interval_is_rejected(cli):
+    line = _one_line_error(cli("method=rif", "scale=smoke", "method.fraction=[0.01,1.5]"))
+    assert "fraction" in line
+
+
+def test_default_run_prints_a_table_and_is_deterministic(cli):
+    outs = [cli("scale=smoke") for _ in range(2)]
+    assert all(p.returncode == 0 for p in outs), outs[0].stderr
+    assert "rif/slope" in outs[0].stdout and "if/slope" in outs[0].stdout
+    a, b = [json.loads((d / "metrics.json").read_text()) for d in cli.run_dirs()]
+    assert a == b and "rif/slope" in a
+    assert "time/refit" in json.loads((cli.run_dirs()[0] / "timings.json").read_text())
+
+
 def test_failing_job_does_not_stop_the_sweep(cli):
     proc = cli("-m", "method=debug", "dataset=digits,breast_cancer", "seed=0,1",
                "method.fail_on_seed=1")
@@ -124,7 +138,7 @@ def test_ctrl_c_marks_the_run_interrupted(cli):
 
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
 def test_launchers_run_a_four_job_sweep_and_report(cli, launcher):
-    proc = cli("-m", "method=debug", "dataset=digits,breast_cancer", "seed=0,1",
+    proc = cli("-m", "method=if,rif", "dataset=digits", "seed=0,1", "scale=smoke",
                f"hydra/launcher={launcher}", f"sweep_name={launcher}")
     assert proc.returncode == 0, proc.stderr
     runs = [d for d in cli.run_dirs() if (d / "done").exists()]
