@@ -1,0 +1,7 @@
+"""Orbital minimization method (OMM) for operator eigendecomposition (Ryu, Zhou, Wornell, NeurIPS 2025).
+
+Modules: ``objectives`` (OMM-p, nested OMM, Sanger, LoRA/NeuralSVD losses on second-moment
+matrices, torch), ``metrics`` (subspace distance, aligned cosines, Rayleigh quotients, linear probe,
+numpy float64), ``operators`` (PSD matrices, Gaussian-kernel operator, grid worlds, kNN graph),
+``datasets`` / ``method`` (thin adapters), ``training`` (matrix and network solvers), ``plots``.
+"""

@@ -1,0 +1,305 @@
+"""Operator datasets (task ``operator``): thin adapters around :mod:`methods.omm.operators`.
+
+Capabilities a solver may need (checked by the methods with a one-line error):
+
+* ``matrix()``   -- an explicit symmetric matrix (matrix-level solvers, exact eigensolvers); for
+  ``inverse`` datasets it is ``Lop`` and the target operator is ``Lop^{-1}``;
+* ``input_dim``  -- points a network can be evaluated on (network solvers), with
+  ``sample_batch(rng, B)`` (minibatch estimator), ``full_batch()`` (finite state spaces only) and
+  ``evaluation()`` (fixed evaluation points, true eigenfunctions, exact moments).
+
+Inner products are in ``L^2(rho)``: rho is uniform over states for finite state spaces and
+``N(0, sigma^2 I)`` for the kernel operator; estimates use sample means.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from runner.api import Dataset, UserError, check
+
+from . import operators as ops
+
+
+@dataclass
+class OpBatch:
+    """One minibatch of an operator estimator, as indices into unique input points ``x``.
+
+    ``M[f] ~= mean_{i in metric[h]} f(x_i) f(x_i)^T`` for each independent half h;
+    ``M[f, Tf] ~= 1/2 (F_l^T W F_r + F_r^T W^T F_l) + shift * mean_{i in shift_idx} f(x_i) f(x_i)^T``
+    with ``F_l = f(x[left])``, ``F_r = f(x[right])``; ``w`` is a dense matrix or, for paired
+    samples, a vector of per-pair weights.
+    """
+
+    x: np.ndarray
+    metric: list[np.ndarray]
+    left: np.ndarray
+    right: np.ndarray
+    w: np.ndarray
+    shift_idx: np.ndarray | None = None
+    shift: float = 0.0
+
+
+@dataclass
+class Evaluation:
+    """Fixed evaluation points with the true top-k eigenfunctions (unit norm in ``L^2(rho)``) and
+    a function giving the float64 moments ``(M[f], M[f, Tf])`` of learned values ``F`` there."""
+
+    x: np.ndarray
+    phi: np.ndarray
+    lam: np.ndarray
+    moments: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class OperatorDataset(Dataset):
+    """Base class: ``k`` = number of eigenpairs wanted; ``lam``/``eigvecs`` the exact top-k."""
+
+    task = "operator"
+    provenance = "generated"
+    inverse = False
+    input_dim: int | None = None   # None: no network inputs
+    labels: np.ndarray | None = None
+
+    def __init__(self, k: int):
+        check(int(k) >= 1, f"dataset.k must be >= 1, got {k}")
+        self.k = int(k)
+
+    @property
+    def has_matrix(self) -> bool:
+        return False
+
+    def matrix(self):  # pragma: no cover - interface
+        raise UserError(f"dataset '{self.name}' has no explicit matrix")
+
+    def truth(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(lambda, W)``: top-k eigenvalues (decreasing, float64) and eigenvectors (matrix datasets)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def plot_points(self) -> tuple[np.ndarray, dict] | None:
+        """Inputs at which learned and true eigenfunctions are tabulated for figures, with extra
+        columns (coordinates) for the table; ``None`` when nothing is worth plotting."""
+        return None
+
+    def describe(self) -> dict:
+        return {**super().describe(), "k": self.k}
+
+
+class PSDMatrix(OperatorDataset):
+    """A synthetic (generated) symmetric matrix ``U diag(lambda) U^T`` (see ``operators.matrix_spectrum``)."""
+
+    def __init__(self, d: int = 200, k: int = 10, spectrum: str = "harmonic", seed: int = 0):
+        super().__init__(k)
+        check(spectrum in ops.SPECTRA, f"dataset.spectrum must be one of {', '.join(ops.SPECTRA)}, got '{spectrum}'")
+        check(int(d) > int(k), f"dataset.d must exceed dataset.k, got d={d}, k={k}")
+        self.d, self.spectrum, self.seed = int(d), spectrum, int(seed)
+        self.inverse = spectrum == "inverse"
+
+    @property
+    def has_matrix(self) -> bool:
+        return True
+
+    @cached_property
+    def _matrix(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        return ops.random_symmetric(ops.matrix_spectrum(self.d, self.spectrum), rng)
+
+    def matrix(self) -> np.ndarray:
+        return self._matrix
+
+    @cached_property
+    def _truth(self):
+        return ops.exact_top(self._matrix, self.k, self.inverse)
+
+    def truth(self):
+        return self._truth
+
+    def describe(self) -> dict:
+        return {**super().describe(), "d": self.d, "spectrum": self.spectrum, "synthetic": True}
+
+
+class FiniteStateOperator(OperatorDataset):
+    """``T = S + shift I`` on n states with uniform rho; S sparse, symmetric, non-negative.
+
+    Network inputs are per-state feature vectors.  Minibatches sample pairs ``(i, j)`` with
+    probability ``S_ij / sum(S)``, so ``M[f, Sf] = (1/n) F^T S F = (sum(S)/n) E[f_i f_j^T]``.
+    """
+
+    shift = 1.0
+
+    @cached_property
+    def _built(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """``(inputs, S)``; subclasses implement :meth:`_build`."""
+        x, S = self._build()
+        return np.asarray(x, np.float32), sp.csr_matrix(S)
+
+    def _build(self):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @property
+    def has_matrix(self) -> bool:
+        return True
+
+    @property
+    def inputs(self) -> np.ndarray:
+        return self._built[0]
+
+    @property
+    def input_dim(self) -> int:  # type: ignore[override]
+        return self.inputs.shape[1]
+
+    @property
+    def n(self) -> int:
+        return self._built[1].shape[0]
+
+    def matrix(self):
+        S = self._built[1]
+        return (S + self.shift * sp.identity(S.shape[0], format="csr")).tocsr()
+
+    @cached_property
+    def _truth(self):
+        check(self.k < self.n, f"dataset.k={self.k} must be below the number of states {self.n}")
+        return ops.top_eigh(self.matrix(), self.k)
+
+    def truth(self):
+        return self._truth
+
+    @cached_property
+    def _pairs(self):
+        S = sp.coo_matrix(self._built[1])
+        return S.row, S.col, S.data / S.data.sum(), float(S.data.sum())
+
+    def sample_batch(self, rng: np.random.Generator, batch: int) -> OpBatch:
+        rows, cols, prob, total = self._pairs
+        e = rng.choice(len(prob), size=batch, p=prob)
+        nodes = rng.integers(0, self.n, size=2 * batch)
+        shift_nodes = rng.integers(0, self.n, size=batch)
+        idx = np.concatenate([nodes, rows[e], cols[e], shift_nodes])
+        ar = np.arange
+        return OpBatch(x=self.inputs[idx], metric=[ar(batch), ar(batch, 2 * batch)],
+                       left=ar(2 * batch, 3 * batch), right=ar(3 * batch, 4 * batch),
+                       w=np.full(batch, total / (self.n * batch)),
+                       shift_idx=ar(4 * batch, 5 * batch), shift=self.shift)
+
+    def full_batch(self) -> OpBatch:
+        n = self.n
+        T = self.matrix().toarray() / n
+        all_ = np.arange(n)
+        return OpBatch(x=self.inputs, metric=[all_], left=all_, right=all_, w=T)
+
+    def evaluation(self) -> Evaluation:
+        lam, W = self.truth()
+        n, T = self.n, self.matrix()
+        return Evaluation(x=self.inputs, phi=W * np.sqrt(n), lam=lam,
+                          moments=lambda F: (F.T @ F / n, F.T @ (T @ F) / n))
+
+    def describe(self) -> dict:
+        return {**super().describe(), "n_states": self.n}
+
+
+class GridWorld(FiniteStateOperator):
+    """Random-walk operator ``T = P + I`` of a grid world built from a text layout (generated)."""
+
+    def __init__(self, layout: str = "four_rooms", k: int = 11):
+        super().__init__(k)
+        check(layout in ops.LAYOUTS, f"dataset.layout must be one of {', '.join(ops.LAYOUTS)}, got '{layout}'")
+        self.layout = layout
+
+    @cached_property
+    def cells(self) -> np.ndarray:
+        return ops.parse_layout(ops.LAYOUTS[self.layout])
+
+    def _build(self):
+        c = self.cells.astype(np.float64)
+        span = np.maximum(c.max(0) - c.min(0), 1.0)
+        x = 2 * (c - c.min(0)) / span - 1                          # (row, col) scaled to [-1, 1]
+        return x, ops.grid_transition(self.cells)
+
+    def plot_points(self):
+        return self.inputs, {"row": self.cells[:, 0], "col": self.cells[:, 1]}
+
+    def describe(self) -> dict:
+        return {**super().describe(), "layout": self.layout, "synthetic": True}
+
+
+class DigitsGraph(FiniteStateOperator):
+    """``T = I + D^{-1/2} A D^{-1/2}`` on the symmetric kNN graph of sklearn's digits (real, embedded)."""
+
+    provenance = "embedded"
+
+    def __init__(self, k: int = 16, n_neighbors: int = 10):
+        super().__init__(k)
+        check(int(n_neighbors) >= 1, f"dataset.n_neighbors must be >= 1, got {n_neighbors}")
+        self.n_neighbors = int(n_neighbors)
+
+    def _build(self):
+        from sklearn.datasets import load_digits
+
+        X = np.asarray(load_digits().data, np.float64) / 16.0
+        return X, ops.knn_normalized_adjacency(X, self.n_neighbors)
+
+    @cached_property
+    def labels(self) -> np.ndarray:  # type: ignore[override]
+        from sklearn.datasets import load_digits
+
+        return np.asarray(load_digits().target)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "n_neighbors": self.n_neighbors}
+
+
+class KernelOperator(OperatorDataset):
+    """Gaussian-kernel integral operator on ``rho = N(0, sigma^2 I_dim)`` (generated samples),
+    closed-form spectrum.  Minibatch: ``M[f, Tf] ~= F_X^T K_XY F_Y / B^2`` with X, Y independent."""
+
+    def __init__(self, dim: int = 1, k: int = 6, sigma: float = 1.0, ell: float = 1.0, n_eval: int = 10000):
+        super().__init__(k)
+        check(int(dim) in (1, 2), f"dataset.dim must be 1 or 2, got {dim}")
+        check(sigma > 0 and ell > 0, f"dataset.sigma and dataset.ell must be > 0, got {sigma}, {ell}")
+        check(int(n_eval) >= 100, f"dataset.n_eval must be >= 100, got {n_eval}")
+        self.dim, self.sigma, self.ell, self.n_eval = int(dim), float(sigma), float(ell), int(n_eval)
+
+    @property
+    def input_dim(self) -> int:  # type: ignore[override]
+        return self.dim
+
+    @cached_property
+    def _modes(self):
+        return ops.rbf_modes(self.dim, self.k, self.sigma, self.ell)
+
+    def truth(self):
+        return self._modes[0], None
+
+    def eigenfunctions(self, x: np.ndarray) -> np.ndarray:
+        return ops.rbf_eigenfunctions(x, self._modes[1], self.sigma, self.ell)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.sigma * rng.standard_normal((n, self.dim))
+
+    def sample_batch(self, rng: np.random.Generator, batch: int) -> OpBatch:
+        x = self.sample(rng, 4 * batch)
+        ar = np.arange
+        K = ops.rbf_kernel(x[2 * batch:3 * batch], x[3 * batch:], self.ell) / batch ** 2
+        return OpBatch(x=x.astype(np.float32), metric=[ar(batch), ar(batch, 2 * batch)],
+                       left=ar(2 * batch, 3 * batch), right=ar(3 * batch, 4 * batch), w=K)
+
+    def full_batch(self) -> OpBatch:
+        raise UserError(f"dataset '{self.name}' is a continuous operator: use method.estimator=sampled")
+
+    def evaluation(self) -> Evaluation:
+        x = self.sample(np.random.default_rng(12345), self.n_eval)   # fixed evaluation set
+        n = len(x)
+        return Evaluation(x=x.astype(np.float32), phi=self.eigenfunctions(x), lam=self.truth()[0],
+                          moments=lambda F: (F.T @ F / n, ops.kernel_moment_ustat(F, x, self.ell)))
+
+    def plot_points(self):
+        if self.dim != 1:
+            return None
+        x = np.linspace(-3 * self.sigma, 3 * self.sigma, 201)[:, None]
+        return x.astype(np.float32), {"x": x[:, 0]}
+
+    def describe(self) -> dict:
+        return {**super().describe(), "dim": self.dim, "sigma": self.sigma, "ell": self.ell, "synthetic": True}
