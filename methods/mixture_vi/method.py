@@ -55,8 +55,8 @@ def _common_metrics(target, trace: list, step_times: list, n_params: int, q_samp
                     ctx: RunContext) -> dict:
     key = _kl_key(target)
     metrics = {key: trace[-1]["kl"], f"{key}_init": trace[0]["kl"],
-               "time_per_iter": float(np.median(step_times)) if step_times else float("nan"),
-               "time_per_iter_mean": float(np.mean(step_times)) if step_times else float("nan"),
+               "time/per_iter": float(np.median(step_times)) if step_times else float("nan"),
+               "time/per_iter_mean": float(np.mean(step_times)) if step_times else float("nan"),
                "n_params": float(n_params)}
     metrics.update(target.evaluate(q_samples, ctx.sub_rng("evaluate")))
     return metrics
@@ -272,6 +272,6 @@ class HMC(Method):
         draws = out["draws"].reshape(-1, target.dim)
         q = draws[ctx.sub_rng("eval").choice(len(draws), size=min(self.n_eval_samples, len(draws)), replace=False)]
         metrics = {"accept_rate": out["accept"], "step_size": out["step"],
-                   "time_per_iter": wall / (self.n_warmup + self.n_draws),
+                   "time/per_iter": wall / (self.n_warmup + self.n_draws),
                    "max_rhat": split_rhat(out["draws"]), **target.evaluate(q, ctx.sub_rng("evaluate"))}
         return Result(metrics=metrics)
