@@ -134,7 +134,7 @@ class LewisIRLS(LinfMethod):
         w0 = irls.initial_weights(A, b, self.init, self.lewis_iters)
         t_w = time.perf_counter() - t0
         res = irls.irls_linf(A, b, w0, self.eps, self.update, N, v, self.max_solves, self.delta)
-        return res.x, {"lb": res.lb, "ub0": res.ub0, "gap": res.ub / res.lb,
+        return res.x, {"eps": self.eps, "lb": res.lb, "ub0": res.ub0, "gap": res.ub / res.lb,
                        "n_solves": res.n_solves, "converged": float(res.converged),
                        "sum_w_init": res.sum_w_init, "time_weights_s": t_w,
                        "lewis_iters": self.lewis_iters if self.init == "lewis" else 0,
@@ -215,7 +215,7 @@ class QscMethod(Method):
                    **{k: val for k, val in extra.items() if np.isscalar(val)}}
         if self.reference:
             t0 = time.perf_counter()
-            xr = qsc.qsc_cvxpy(A, b, self.loss, N, v)
+            xr = qsc.qsc_cvxpy(A, b, self.loss, N, v, tight=True)
             metrics["ref_time_s"] = time.perf_counter() - t0
             Fr = qsc.objective(self.loss, A, b, xr)
             metrics.update(obj_ref=Fr, rel_obj_diff=(F - Fr) / abs(Fr),
