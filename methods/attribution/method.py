@@ -1,5 +1,11 @@
-"""Thin Method / Dataset adapters of the attribution package (``runner.api`` contracts)."""
+"""Thin Method / Dataset adapters of the attribution package (``runner.api`` contracts).
+
+The matrices here are small (d ≤ a few hundred), where multi-threaded BLAS only adds contention:
+runs use ``ctx.threads`` BLAS threads, 1 when the config leaves it at 0.
+"""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -7,7 +13,9 @@ from methods.attribution.effects import ALL_METRICS
 from methods.attribution.influence import ESTIMATORS
 from methods.attribution.pipeline import (agreement, check_estimator, n_features, prepare_split,
                                           removal_study)
-from methods.attribution.plots import scatter_figure
+from methods.attribution.checks import closed_form_checks
+from methods.attribution.plots import new_figure, scatter_figure, scatter_panel
+from methods.attribution.poisoning import detection_summary, poisoning_study
 from methods.attribution.removal import parse_strategies, removal_sizes, validate_fraction
 from runner.api import Dataset, Method, Result, RunContext, check
 
@@ -29,6 +37,15 @@ def resolve_n_train(d: int, n_train, n_train_factor) -> int:
         return int(n_train)
     check(n_train_factor is not None, "set method.n_train or method.n_train_factor")
     return int(round(float(n_train_factor) * d))
+
+
+@contextmanager
+def blas_threads(ctx: RunContext):
+    """Limit BLAS to ``ctx.threads`` threads (1 when 0) for the duration of a run."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=ctx.threads or 1, user_api="blas"):
+        yield
 
 
 class InfluenceRemoval(Method):
@@ -65,6 +82,10 @@ class InfluenceRemoval(Method):
         self.leverage_floor = float(leverage_floor)
 
     def run(self, dataset: Dataset, ctx: RunContext) -> Result:
+        with blas_threads(ctx):
+            return self._run(dataset, ctx)
+
+    def _run(self, dataset: Dataset, ctx: RunContext) -> Result:
         X, y = binary_arrays(dataset)
         n_train = resolve_n_train(n_features(X), self.n_train, self.n_train_factor)
         split = prepare_split(X, y, n_train, ctx.sub_rng("split"), self.max_test)
@@ -96,6 +117,80 @@ class InfluenceRemoval(Method):
                       tables={"effects": study.effects,
                               "agreement": agreement(study.effects, by=["strategy"])},
                       figures={"predicted_vs_actual": fig})
+
+
+class Poisoning(Method):
+    """Label-flip poisons of random test points; predicted vs actual logit change of the attacked
+    point when the poison is removed, and how many poisons each estimator flags (``poisoning.py``).
+    ``estimator`` gives the headline ``detect_rate`` / ``median_ratio`` / ``auc``."""
+
+    task = TASK
+
+    def __init__(self, estimator: str = "rif", lam: float = 1e-3, n_train_factor: float | None = 2.0,
+                 n_train: int | None = None, max_test: int | None = 2000, n_poisons: int = 25,
+                 threshold: float = 0.5, leverage_floor: float = 1e-12):
+        self.estimator = check_estimator(estimator)
+        self.lam = float(lam)
+        check(np.isfinite(self.lam) and self.lam > 0, f"lam must be > 0, got {lam}")
+        check(n_train_factor is None or float(n_train_factor) > 0,
+              f"n_train_factor must be > 0, got {n_train_factor}")
+        check(n_train is None or int(n_train) >= 2, f"n_train must be >= 2, got {n_train}")
+        self.n_train_factor, self.n_train = n_train_factor, n_train
+        self.max_test = None if max_test is None else int(max_test)
+        check(int(n_poisons) >= 1, f"n_poisons must be >= 1, got {n_poisons}")
+        self.n_poisons = int(n_poisons)
+        check(0 < float(threshold) < 1, f"threshold must lie in (0, 1), got {threshold}")
+        self.threshold = float(threshold)
+        self.leverage_floor = float(leverage_floor)
+
+    def run(self, dataset: Dataset, ctx: RunContext) -> Result:
+        with blas_threads(ctx):
+            return self._run(dataset, ctx)
+
+    def _run(self, dataset: Dataset, ctx: RunContext) -> Result:
+        X, y = binary_arrays(dataset)
+        n_train = resolve_n_train(n_features(X), self.n_train, self.n_train_factor)
+        split = prepare_split(X, y, n_train, ctx.sub_rng("split"), self.max_test)
+        n_att = min(self.n_poisons, len(split.y_test))
+        targets = np.sort(ctx.sub_rng("poison_targets").choice(len(split.y_test), size=n_att, replace=False))
+        attacks = poisoning_study(split.X_train, split.y_train, split.X_test, split.y_test, self.lam,
+                                  targets, ctx.progress, self.leverage_floor)
+        summary = detection_summary(attacks, self.threshold)
+        metrics = {"n_train": split.n, "d": split.d, "n_poisons": n_att,
+                   "mean_h_poison": float(attacks["h_poison"].mean()),
+                   "mean_abs_actual": float(attacks["actual"].abs().mean())}
+        head = summary.set_index("estimator")
+        for key in ("detect_rate", "median_ratio", "auc"):
+            metrics[key] = float(head.loc[self.estimator, key])
+        for row in summary.itertuples():
+            for key in ("detect_rate", "median_ratio", "mean_abs_pred", "auc", "top1"):
+                metrics[f"{row.estimator}/{key}"] = float(getattr(row, key))
+        fig, axes = new_figure(1)
+        scatter_panel(axes[0][0], attacks, title=f"{dataset.name}: removing a label-flip poison")
+        axes[0][0].set_xlabel("actual change of the attacked logit")
+        axes[0][0].set_ylabel("predicted change")
+        return Result(metrics=metrics, tables={"attacks": attacks, "detection": summary},
+                      figures={"poison_effects": fig})
+
+
+class ClosedFormChecks(Method):
+    """E4: the spec's closed-form identities measured on the dataset's training split
+    (``checks.py``); every metric is an error or an invariant."""
+
+    task = TASK
+
+    def __init__(self, lam: float = 1e-2, n_train: int = 200, n_probe: int = 10):
+        self.lam = float(lam)
+        check(np.isfinite(self.lam) and self.lam > 0, f"lam must be > 0, got {lam}")
+        check(int(n_train) >= 4, f"n_train must be >= 4, got {n_train}")
+        self.n_train, self.n_probe = int(n_train), int(n_probe)
+
+    def run(self, dataset: Dataset, ctx: RunContext) -> Result:
+        with blas_threads(ctx):
+            X, y = binary_arrays(dataset)
+            split = prepare_split(X, y, self.n_train, ctx.sub_rng("split"))
+            out = closed_form_checks(split.X_train, split.y_train, self.lam, ctx.sub_rng("checks"), self.n_probe)
+        return Result(metrics={"n_train": split.n, "d": split.d, **out})
 
 
 class SyntheticLogistic(Dataset):
