@@ -252,8 +252,8 @@ class DigitsGraph(FiniteStateOperator):
 
 
 class KernelOperator(OperatorDataset):
-    """Gaussian-kernel integral operator on ``rho = N(0, sigma^2 I_dim)`` (generated samples),
-    closed-form spectrum.  Minibatch: ``M[f, Tf] ~= F_X^T K_XY F_Y / B^2`` with X, Y independent."""
+    """Gaussian-kernel integral operator on ``rho = N(0, sigma^2 I_dim)`` (generated samples) with
+    its closed-form spectrum."""
 
     def __init__(self, dim: int = 1, k: int = 6, sigma: float = 1.0, ell: float = 1.0, n_eval: int = 10000):
         super().__init__(k)
@@ -280,11 +280,16 @@ class KernelOperator(OperatorDataset):
         return self.sigma * rng.standard_normal((n, self.dim))
 
     def sample_batch(self, rng: np.random.Generator, batch: int) -> OpBatch:
+        """``2B`` metric points (two independent halves) and an independent set of ``2B`` operator
+        points with the U-statistic ``M[f, Tf] ~= sum_{i != j} K_ij f_i f_j^T / (2B (2B - 1))``."""
         x = self.sample(rng, 4 * batch)
         ar = np.arange
-        K = ops.rbf_kernel(x[2 * batch:3 * batch], x[3 * batch:], self.ell) / batch ** 2
-        return OpBatch(x=x.astype(np.float32), metric=[ar(batch), ar(batch, 2 * batch)],
-                       left=ar(2 * batch, 3 * batch), right=ar(3 * batch, 4 * batch), w=K)
+        n = 2 * batch
+        xo = x[n:].astype(np.float32)
+        K = ops.rbf_kernel(xo, xo, self.ell)
+        np.fill_diagonal(K, 0.0)
+        return OpBatch(x=x.astype(np.float32), metric=[ar(batch), ar(batch, n)],
+                       left=ar(n, 2 * n), right=ar(n, 2 * n), w=K / (n * (n - 1)))
 
     def full_batch(self) -> OpBatch:
         raise UserError(f"dataset '{self.name}' is a continuous operator: use method.estimator=sampled")

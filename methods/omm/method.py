@@ -44,9 +44,8 @@ def _mode_metrics(rep: dict, ctx: RunContext) -> pd.DataFrame:
                          "eig_rel_err": rep["eig_rel_err"], "cos": cos, "norm2": rep["norm2"]})
 
 
-def _check_objective(objective: str, p: int) -> None:
+def _check_objective(objective: str) -> None:
     check(objective in OBJECTIVES, f"method.objective must be one of {', '.join(OBJECTIVES)}, got '{objective}'")
-    check(int(p) >= 1, f"method.p must be >= 1, got {p}")
 
 
 class LinalgOMM(Method):
@@ -54,14 +53,14 @@ class LinalgOMM(Method):
 
     task = "operator"
 
-    def __init__(self, objective: str = "omm", p: int = 1, mode: str = "full", steps: int = 20000,
+    def __init__(self, objective: str = "omm", mode: str = "full", steps: int = 20000,
                  step: float = 0.1, lr: float = 1e-3, batch: int = 64, shift: float = 0.0,
                  init_scale: float = 1.0, trace_every: int = 0):
-        _check_objective(objective, p)
+        _check_objective(objective)
         check(mode in ("full", "stream"), f"method.mode must be 'full' or 'stream', got '{mode}'")
         check(int(steps) >= 1 and step > 0 and lr > 0 and int(batch) >= 1 and init_scale > 0,
               "method.steps, step, lr, batch and init_scale must be positive")
-        self.objective, self.p, self.mode, self.steps = objective, int(p), mode, int(steps)
+        self.objective, self.mode, self.steps = objective, mode, int(steps)
         self.step, self.lr, self.batch, self.shift = float(step), float(lr), int(batch), float(shift)
         self.init_scale, self.trace_every = float(init_scale), int(trace_every)
 
@@ -98,7 +97,7 @@ class LinalgOMM(Method):
         every = self.trace_every or max(1, self.steps // 50)
         t0 = time.perf_counter()
         V, rows, diverged = _solve(self, A, V0, step, ds.inverse, ctx, every, trace)
-        ctx.log_metric("time_s", time.perf_counter() - t0)
+        ctx.log_metric("time/train_s", time.perf_counter() - t0)
         ctx.log_metric("diverged", float(diverged >= 0))
         ctx.log_metric("diverged_step", float(diverged))
         last = rows[-1]
@@ -118,7 +117,7 @@ class LinalgOMM(Method):
 def _solve(m: LinalgOMM, A, V0, step, inverse, ctx, every, trace):
     from .training import solve_matrix
 
-    return solve_matrix(m.objective, A, V0, m.steps, p=m.p, mode=m.mode, step=step, lr=m.lr, batch=m.batch,
+    return solve_matrix(m.objective, A, V0, m.steps, mode=m.mode, step=step, lr=m.lr, batch=m.batch,
                         shift=m.shift, inverse=inverse, rng=ctx.sub_rng("stream"), trace_every=every,
                         trace=trace, progress=lambda it: ctx.progress(it, total=m.steps + 1, desc=m.name))
 
@@ -129,17 +128,17 @@ class NeuralOMM(Method):
 
     task = "operator"
 
-    def __init__(self, objective: str = "omm", p: int = 1, hidden: int = 128, depth: int = 3,
+    def __init__(self, objective: str = "omm", hidden: int = 128, depth: int = 3,
                  activation: str = "relu", steps: int = 5000, lr: float = 1e-3, warmup: float = 0.1,
                  batch: int = 256, estimator: str = "sampled", trace_every: int = 0):
-        _check_objective(objective, p)
+        _check_objective(objective)
         check(estimator in ("sampled", "full"), f"method.estimator must be 'sampled' or 'full', got '{estimator}'")
         check(activation in ("relu", "tanh", "softplus", "gelu"),
               f"method.activation must be relu, tanh, softplus or gelu, got '{activation}'")
         check(int(hidden) >= 1 and int(depth) >= 1 and int(steps) >= 1 and lr > 0 and int(batch) >= 2,
               "method.hidden, depth, steps, lr must be positive and method.batch >= 2")
         check(0 <= warmup < 1, f"method.warmup must be in [0, 1), got {warmup}")
-        self.objective, self.p, self.hidden, self.depth = objective, int(p), int(hidden), int(depth)
+        self.objective, self.hidden, self.depth = objective, int(hidden), int(depth)
         self.activation, self.steps, self.lr, self.warmup = activation, int(steps), float(lr), float(warmup)
         self.batch, self.estimator, self.trace_every = int(batch), estimator, int(trace_every)
 
@@ -173,10 +172,10 @@ class NeuralOMM(Method):
 
         every = self.trace_every or max(1, self.steps // 40)
         t0 = time.perf_counter()
-        rows, diverged = train_network(self.objective, net, next_batch, self.steps, p=self.p, lr=self.lr,
+        rows, diverged = train_network(self.objective, net, next_batch, self.steps, lr=self.lr,
                                        warmup=self.warmup, trace_every=every, trace=trace,
                                        progress=lambda it: ctx.progress(it, total=self.steps + 1, desc=self.name))
-        ctx.log_metric("time_s", time.perf_counter() - t0)
+        ctx.log_metric("time/train_s", time.perf_counter() - t0)
         ctx.log_metric("diverged", float(diverged >= 0))
         ctx.log_metric("diverged_step", float(diverged))
         ctx.save_table("trace", pd.DataFrame(rows))
@@ -189,6 +188,7 @@ class NeuralOMM(Method):
         ctx.save_table("modes", _mode_metrics(rep, ctx))
         if ds.labels is not None:
             ctx.log_metric("probe_acc", mx.linear_probe_accuracy(F, ds.labels, seed=0))
+            ctx.log_metric("probe_acc_exact", mx.linear_probe_accuracy(ev.phi, ds.labels, seed=0))
         pts = ds.plot_points()
         if pts is not None:
             Q = mx.procrustes_rotation(F, ev.phi, ev.lam)
@@ -228,7 +228,7 @@ class ExactEigensolver(Method):
         t0 = time.perf_counter()
         if ds.has_matrix:
             lam, W = exact_top(ds.matrix(), ds.k, ds.inverse)
-            ctx.log_metric("time_s", time.perf_counter() - t0)
+            ctx.log_metric("time/train_s", time.perf_counter() - t0)
             lam_true, W_true = ds.truth()
             ctx.log_metric("max_eig_rel_err", float(np.max(np.abs(lam - lam_true) / np.abs(lam_true))))
             ctx.log_metric("subspace_dist", mx.subspace_distance(W, W_true))
@@ -244,7 +244,7 @@ class ExactEigensolver(Method):
         lam_n, U = top_eigh(rbf_kernel(Xn, Xn, ds.ell) / self.n_nystrom, ds.k)
         ev = ds.evaluation()
         F = rbf_kernel(ev.x.astype(np.float64), Xn, ds.ell) @ U / lam_n   # Nystroem extension
-        ctx.log_metric("time_s", time.perf_counter() - t0)
+        ctx.log_metric("time/train_s", time.perf_counter() - t0)
         rep = mx.mode_report(F, ev.phi, ev.lam, *ev.moments(F))
         ctx.save_table("modes", _mode_metrics(rep, ctx))
         for i, v in enumerate(lam_n):

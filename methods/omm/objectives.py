@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-OBJECTIVES = ("omm", "omm12", "omm_seq", "omm_jnt", "sanger", "lora", "lora_seq")
+OBJECTIVES = ("omm", "omm2", "omm12", "omm_seq", "omm_jnt", "sanger", "lora", "lora_seq")
 
 
 def seq_moment(L: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -74,11 +74,11 @@ def joint_masks(k: int, alpha=None, dtype=torch.float64):
     return m, torch.minimum(m[:, None], m[None, :])
 
 
-def objective(kind: str, metric: list[torch.Tensor], L: torch.Tensor, R: torch.Tensor,
-              p: int = 1) -> torch.Tensor:
+def objective(kind: str, metric: list[torch.Tensor], L: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     """The training loss of ``kind`` (one of :data:`OBJECTIVES`).
 
-    * ``omm``:      ``-tr(Q_p M[f,Tf])`` (OMM-p, Eq. 8; p = 1: ``-2 tr M[f,Tf] + tr(M[f] M[f,Tf])``)
+    * ``omm``:      OMM-1, ``-2 tr M[f,Tf] + tr(M[f] M[f,Tf])``
+    * ``omm2``:     OMM-2, ``-tr(Q_2 M[f,Tf])`` (Eq. 8)
     * ``omm12``:    OMM-1 + OMM-2
     * ``omm_seq``:  ``-2 tr M[f,Tf] + <M^seq[f], M^seq[f,Tf]>`` (sequential nesting)
     * ``omm_jnt``:  ``-2 sum_i m_i M[f,Tf]_ii + sum_ij P_ij M[f]_ij M[f,Tf]_ij`` (joint nesting)
@@ -87,8 +87,8 @@ def objective(kind: str, metric: list[torch.Tensor], L: torch.Tensor, R: torch.T
     * ``lora_seq``: ``-2 tr M[f,Tf] + <M^seq_a[f], M^seq_b[f]>`` (NeuralSVD, sequential nesting)
     """
     A = L.T @ R
-    if kind == "omm":
-        return omm_p_loss(_mean(metric_moments(metric)), A, p)
+    if kind in ("omm", "omm2"):
+        return omm_p_loss(_mean(metric_moments(metric)), A, 1 if kind == "omm" else 2)
     if kind == "omm12":
         M = _mean(metric_moments(metric))
         return omm_p_loss(M, A, 1) + omm_p_loss(M, A, 2)

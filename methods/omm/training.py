@@ -32,7 +32,7 @@ def matrix_factors(V: torch.Tensor, A: torch.Tensor, shift: float = 0.0, inverse
     return [V], V, A @ V + shift * V
 
 
-def solve_matrix(kind: str, A: np.ndarray, V0: np.ndarray, steps: int, *, p: int = 1, mode: str = "full",
+def solve_matrix(kind: str, A: np.ndarray, V0: np.ndarray, steps: int, *, mode: str = "full",
                  step: float = 0.1, lr: float = 1e-3, batch: int = 64, shift: float = 0.0,
                  inverse: bool = False, rng: np.random.Generator | None = None,
                  diverge_norm: float = 1e3, trace_every: int = 0,
@@ -61,7 +61,7 @@ def solve_matrix(kind: str, A: np.ndarray, V0: np.ndarray, steps: int, *, p: int
         X = None
         if root is not None:
             X = torch.from_numpy(rng.standard_normal((batch, A.shape[0]))) @ root
-        loss = objective(kind, *matrix_factors(V, At, shift, inverse, X), p=p)
+        loss = objective(kind, *matrix_factors(V, At, shift, inverse, X))
         if not torch.isfinite(loss) or V.detach().norm(dim=0).max() > diverge_norm:
             diverged = t
             break
@@ -112,7 +112,7 @@ def network_factors(F: torch.Tensor, b: OpBatch):
 
 
 def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], OpBatch], steps: int, *,
-                  p: int = 1, lr: float = 1e-3, warmup: float = 0.1, max_output: float = 1e4,
+                  lr: float = 1e-3, warmup: float = 0.1, max_output: float = 1e4,
                   trace_every: int = 0, trace: Callable[[torch.nn.Module], dict] | None = None,
                   progress: Callable[[Iterable], Iterable] = iter):
     """Adam(lr) with a linear warm-up over the first ``warmup`` fraction of ``steps``, then constant.
@@ -133,7 +133,7 @@ def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], O
             break
         b = next_batch(t)
         F = net(torch.from_numpy(b.x))
-        loss = objective(kind, *network_factors(F, b), p=p)
+        loss = objective(kind, *network_factors(F, b))
         if not torch.isfinite(loss) or F.detach().abs().max() > max_output:
             diverged = t
             break
@@ -141,5 +141,5 @@ def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], O
         loss.backward()
         opt.step()
         sched.step()
-        acc, cnt = acc + float(loss), cnt + 1
+        acc, cnt = acc + float(loss.detach()), cnt + 1
     return rows, diverged
