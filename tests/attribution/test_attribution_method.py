@@ -73,3 +73,37 @@ def test_bad_options_are_user_errors(kwargs):
 def test_too_many_training_rows_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="test rows"):
         run(InfluenceRemoval(n_train_factor=30.0), dataset("breast_cancer"), tmp_path)
+
+
+def test_poisoning_runs_end_to_end_and_rif_sees_the_poison(tmp_path):
+    from methods.attribution.method import Poisoning
+
+    m = Poisoning(n_poisons=4)
+    m.name = "rif_poison"
+    res = run(m, dataset("digits", classes=[3, 8]), tmp_path)
+    mt = res.metrics
+    assert mt["n_poisons"] == 4 and 0 < mt["mean_h_poison"] < 1
+    for e in ("if", "rif", "ns"):
+        assert 0 <= mt[f"{e}/auc"] <= 1 and 0 <= mt[f"{e}/detect_rate"] <= 1
+    assert abs(1 - mt["rif/median_ratio"]) < abs(1 - mt["if/median_ratio"])   # measured, not assumed
+    attacks = res.tables["attacks"]
+    assert len(attacks) == 4 and {"actual", "if", "rif", "ns", "h_poison"} <= set(attacks.columns)
+    assert "poison_effects" in res.figures
+
+
+def test_poison_auc_counts_ties_half():
+    from methods.attribution.poisoning import poison_auc
+
+    assert poison_auc(np.array([0.1, 0.5, 0.9, 0.3]), 2) == 1.0
+    assert poison_auc(np.array([0.1, 0.5, 0.5, 0.9]), 2) == pytest.approx(0.5)
+
+
+def test_closed_form_checks_run_end_to_end(tmp_path):
+    from methods.attribution.method import ClosedFormChecks
+
+    ds = SyntheticLogistic(n=150, d=6, seed=0)
+    ds.name = "rif_synthetic"
+    mt = run(ClosedFormChecks(n_train=100, n_probe=5), ds, tmp_path).metrics
+    assert mt["ridge_loo_err"] < 1e-10 and mt["woodbury_vs_direct_err"] < 1e-8
+    assert mt["refit_max_grad"] <= 1e-10 and mt["leverage_max"] < 1 and mt["own_loss_min"] >= 0
+    assert mt["rif_vs_loo_newton_gap_tiny_lam"] < 1e-6
