@@ -8,8 +8,9 @@ import pandas as pd
 
 from runner.api import Dataset, Method, Result, RunContext, UserError, check, check_finite
 
-FIT_GRID = np.linspace(-1.0, 1.0, 2001)     # where 1-D fits are tabulated for the figures
-ZOOM_GRID = np.linspace(-0.05, 0.05, 1001)  # the jump region of the Heaviside
+FIT_GRID = np.linspace(-1.0, 1.0, 801)     # where 1-D fits are tabulated for the figures
+ZOOM_GRID = np.linspace(-0.05, 0.05, 401)  # the jump region of the Heaviside
+FIELD_GRID = 51                            # PINN fields are tabulated on a 51×51 grid
 
 
 def _torch(ctx: RunContext):
@@ -34,13 +35,15 @@ def _function_metrics(predict, data: dict, band: float) -> dict[str, float]:
     return m
 
 
-def _fit_outputs(ctx: RunContext, predict, dataset, label: str) -> None:
+def _fit_outputs(ctx: RunContext, predict, dataset, label: str, figure: bool) -> None:
     """For 1-D targets: the fit table (x, y, prediction on [−1, 1] and zoomed on the jump) and a figure."""
     if dataset.dim != 1:
         return
     x = np.concatenate([FIT_GRID, ZOOM_GRID])
     ctx.save_table("fit", pd.DataFrame({"x": x, "y": dataset.fn(x[:, None]), "pred": predict(x[:, None]),
                                         "zoom": np.r_[np.zeros(len(FIT_GRID)), np.ones(len(ZOOM_GRID))]}))
+    if not figure:
+        return
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 3.5))
@@ -58,10 +61,11 @@ def _fit_outputs(ctx: RunContext, predict, dataset, label: str) -> None:
 
 class _ModelMethod(Method):
     """Architecture hyper-parameters shared by every method: ``arch`` xnet|kan|mlp,
-    ``hidden`` widths, MLP ``activation``, KAN ``grid``/``k``/``grid_range``/``grid_updates``."""
+    ``hidden`` widths, MLP ``activation``, KAN ``grid``/``k``/``grid_range``/``grid_updates``;
+    ``figures`` switches the per-run figures (the tables are always written)."""
 
     def __init__(self, arch: str = "xnet", hidden: list[int] = (64,), activation: str = "relu", grid: int = 5,
-                 k: int = 3, grid_range: list[float] = (-1.0, 1.0), grid_updates: int = 0):
+                 k: int = 3, grid_range: list[float] = (-1.0, 1.0), grid_updates: int = 0, figures: bool = True):
         from methods.xnet.models import check_arch
 
         hidden = list(hidden)
@@ -70,6 +74,7 @@ class _ModelMethod(Method):
         check(grid_updates >= 0, f"method.grid_updates must be >= 0, got {grid_updates}")
         self.arch, self.hidden, self.activation = arch, hidden, activation
         self.grid, self.k, self.grid_range, self.grid_updates = grid, k, tuple(grid_range), grid_updates
+        self.figures = bool(figures)  # per-run figures (sweeps switch them off: the report draws its own)
 
     def _build(self, n_in: int, n_out: int, seed: int):
         from methods.xnet.models import build_model
@@ -89,15 +94,22 @@ def _check_steps(steps: int, lr: float, name: str = "steps") -> None:
 
 
 class FunctionFit(_ModelMethod):
-    """Full-batch Adam regression of a function target (MSE loss) with an XNet, KAN or MLP."""
+    """Full-batch Adam regression of a function target (MSE loss) with an XNet, KAN or MLP.
+
+    ``lr`` is one learning rate or a list of them: each is trained from the same initialisation
+    and the run keeps the one with the lowest final train MSE (``best_lr`` in the metrics).
+    """
 
     task = "function"
 
-    def __init__(self, steps: int = 1000, lr: float = 1e-2, schedule: str = "cosine", **arch):
+    def __init__(self, steps: int = 1000, lr: float | list[float] = 1e-2, schedule: str = "cosine", **arch):
         super().__init__(**arch)
-        _check_steps(steps, lr)
+        self.lrs = [float(v) for v in (lr if isinstance(lr, (list, tuple)) else [lr])]
+        check(len(self.lrs) >= 1, "method.lr must not be an empty list")
+        for v in self.lrs:
+            _check_steps(steps, v)
         check(schedule in ("cosine", "constant"), f"method.schedule must be cosine or constant, got {schedule!r}")
-        self.steps, self.lr, self.schedule = steps, lr, schedule
+        self.steps, self.schedule = steps, schedule
 
     def run(self, dataset: Dataset, ctx: RunContext) -> Result:
         from methods.xnet.models import n_params
@@ -109,19 +121,28 @@ class FunctionFit(_ModelMethod):
             check_finite(key, data[key])
         x = torch.as_tensor(data["x_train"], dtype=torch.float64)
         y = torch.as_tensor(data["y_train"], dtype=torch.float64)[:, None]
-        model = self._build(dataset.dim, 1, ctx.sub_seed("init"))
-        history, seconds = fit_adam(model, lambda: (model(x) - y).pow(2).mean(), self.steps, self.lr,
-                                    self.schedule, grid_points=x, grid_updates=self.grid_updates,
-                                    progress=lambda it, n, d: ctx.progress(it, total=n, desc=d))
+        best, seconds = None, 0.0
+        for lr in self.lrs:
+            model = self._build(dataset.dim, 1, ctx.sub_seed("init"))
+            history, sec = fit_adam(model, lambda: (model(x) - y).pow(2).mean(), self.steps, lr, self.schedule,
+                                    grid_points=x, grid_updates=self.grid_updates,
+                                    progress=lambda it, n, d: ctx.progress(it, total=n, desc=f"{d} lr={lr:g}"))
+            seconds += sec
+            with torch.no_grad():
+                final = float((model(x) - y).pow(2).mean())
+            if best is None or final < best[0]:
+                best = (final, lr, model, history)
+        _, lr, model, history = best
 
         def predict(z: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 return model(torch.as_tensor(z, dtype=torch.float64))[:, 0].numpy()
 
         metrics = _function_metrics(predict, data, dataset.band)
-        metrics.update(n_params=n_params(model), time_per_step=seconds / self.steps, train_seconds=seconds)
+        metrics.update({"n_params": n_params(model), "best_lr": lr,
+                        "time/per_step": seconds / (self.steps * len(self.lrs)), "time/train_s": seconds})
         ctx.save_table("history", pd.DataFrame(history, columns=["step", "loss"]))
-        _fit_outputs(ctx, predict, dataset, self._label(dataset.dim, 1))
+        _fit_outputs(ctx, predict, dataset, self._label(dataset.dim, 1), self.figures)
         return Result(metrics=metrics)
 
 
@@ -131,10 +152,10 @@ class KanLeastSquares(Method):
 
     task = "function"
 
-    def __init__(self, grid: int = 200, k: int = 3, grid_range: list[float] = (-1.0, 1.0)):
+    def __init__(self, grid: int = 200, k: int = 3, grid_range: list[float] = (-1.0, 1.0), figures: bool = True):
         check(grid >= 1 and k >= 0, f"method.grid must be >= 1 and method.k >= 0, got {grid}, {k}")
         check(len(grid_range) == 2 and grid_range[0] < grid_range[1], f"method.grid_range must be [lo, hi] with lo < hi, got {grid_range}")
-        self.grid, self.k, self.grid_range = grid, k, tuple(grid_range)
+        self.grid, self.k, self.grid_range, self.figures = grid, k, tuple(grid_range), bool(figures)
 
     def run(self, dataset: Dataset, ctx: RunContext) -> Result:
         from methods.xnet.kan import bspline_basis, lstsq, uniform_knots
@@ -157,8 +178,8 @@ class KanLeastSquares(Method):
             return (basis(z) @ coef)[:, 0].numpy()
 
         metrics = _function_metrics(predict, data, dataset.band)
-        metrics.update(n_params=float(self.grid + self.k), time_per_step=seconds, train_seconds=seconds)
-        _fit_outputs(ctx, predict, dataset, f"B-spline least squares G={self.grid}")
+        metrics.update({"n_params": float(self.grid + self.k), "time/fit_s": seconds})
+        _fit_outputs(ctx, predict, dataset, f"B-spline least squares G={self.grid}", self.figures)
         return Result(metrics=metrics)
 
 
@@ -200,13 +221,15 @@ class PinnSolver(_ModelMethod):
         metrics = {"test_mse": float(np.mean(err ** 2)), "test_max_abs_err": float(np.max(np.abs(err))),
                    "rel_l2": float(np.linalg.norm(err) / np.linalg.norm(exact.numpy())),
                    "final_loss": float(loss_fn().detach()), "n_params": n_params(model),
-                   "time_per_step": adam_s / self.adam_steps, "adam_seconds": adam_s, "lbfgs_seconds": lbfgs_s}
+                   "time/per_step": adam_s / self.adam_steps, "time/adam_s": adam_s, "time/lbfgs_s": lbfgs_s}
         ctx.save_table("history", pd.DataFrame(history + hist2, columns=["step", "loss"]))
-        zn = z.numpy()
-        ctx.save_table("solution", pd.DataFrame({"x": zn[:, 0], "y": zn[:, 1], "pred": pred.numpy(),
-                                                 "exact": exact.numpy()}))
-        ctx.save_figure("solution", solution_figure(zn, pred.numpy(), exact.numpy(), dataset.n_test,
-                                                    f"{self._label(2, 1)} on {pde}"))
+        zf = test_grid(pde, FIELD_GRID)  # the tabulated field (for figures) is coarser than the test grid
+        with torch.no_grad():
+            pf, ef = u_fn(zf).numpy(), exact_solution(pde, zf).numpy()
+        zf = zf.numpy()
+        ctx.save_table("solution", pd.DataFrame({"x": zf[:, 0], "y": zf[:, 1], "pred": pf, "exact": ef}))
+        if self.figures:
+            ctx.save_figure("solution", solution_figure(zf, pf, ef, FIELD_GRID, f"{self._label(2, 1)} on {pde}"))
         return Result(metrics=metrics)
 
 
@@ -287,7 +310,17 @@ class PPOAgent(_ModelMethod):
         metrics = {"final_return": float(np.mean(returns[-self.last_episodes:])) if len(returns) else 0.0,
                    "auc_return": float(np.mean(curve)), "episodes": float(len(returns)),
                    "env_steps": float(out["env_steps"]), "n_params": float(n_params(actor) + n_params(critic)),
-                   "time_per_update": out["update_seconds"] / out["n_updates"],
-                   "rollout_seconds": out["rollout_seconds"], "update_seconds": out["update_seconds"]}
+                   "time/per_update": out["update_seconds"] / out["n_updates"],
+                   "time/rollout_s": out["rollout_seconds"], "time/update_s": out["update_seconds"]}
         ctx.save_table("episodes", ep)
+        if self.figures:
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(6, 3.5))
+            ax = fig.subplots()
+            ax.plot(steps, returns, ".", ms=2, alpha=0.4, label="episodes")
+            ax.plot((np.arange(len(curve)) + 1) * out["env_steps"] / len(curve), curve, "-", label="binned mean")
+            ax.set(xlabel="environment steps", ylabel="episodic return", title=f"PPO {self._label(obs_dim, n_actions)}")
+            ax.legend()
+            ctx.save_figure("learning_curve", fig)
         return Result(metrics=metrics)

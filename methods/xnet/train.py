@@ -60,7 +60,7 @@ def fit_lbfgs(model: torch.nn.Module, loss_fn: Callable[[], torch.Tensor], steps
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
         loss.backward()
-        losses.append(float(loss))
+        losses.append(loss.item())
         return loss
 
     t0 = time.perf_counter()
