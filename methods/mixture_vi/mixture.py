@@ -37,12 +37,12 @@ def full_logpdf_and_score(x: np.ndarray, means: np.ndarray, chol_inv: np.ndarray
     ``chol_inv`` is (N, d, d) = L⁻¹, ``logdet`` is (N,) = log|Σ_l|.
     """
     d = x.shape[-1]
-    diff = x[:, None, :] - means[None, :, :]
-    z = np.einsum("nij,mnj->mni", chol_inv, diff)
-    comp = -0.5 * np.einsum("mni,mni->mn", z, z) - 0.5 * logdet - 0.5 * d * LOG_2PI
-    logq = logsumexp(comp, axis=1) - np.log(len(means))
-    resp = softmax(comp, axis=1)
-    score = -np.einsum("nji,mnj->mi", chol_inv, resp[:, :, None] * z)
+    diff = x[None, :, :] - means[:, None, :]                       # (N, M, d)
+    z = diff @ np.swapaxes(chol_inv, 1, 2)                         # batched BLAS: z_l = L_l⁻¹(x - m_l)
+    comp = -0.5 * np.einsum("nmi,nmi->nm", z, z) - 0.5 * logdet[:, None] - 0.5 * d * LOG_2PI
+    logq = logsumexp(comp, axis=0) - np.log(len(means))
+    resp = softmax(comp, axis=0)
+    score = -((resp[:, :, None] * z) @ chol_inv).sum(axis=0)       # Σ_l r_l L_l⁻ᵀ z_l
     return logq, score
 
 
@@ -74,9 +74,9 @@ def full_stein_stats(means: np.ndarray, chol: np.ndarray, chol_inv: np.ndarray, 
     """
     n, d = means.shape
     b = xi.shape[0]
-    x = (means[:, None, :] + np.einsum("nij,bj->nbi", chol, xi)).reshape(n * b, d)
+    x = (means[:, None, :] + xi @ np.swapaxes(chol, 1, 2)).reshape(n * b, d)
     _, score_q = full_logpdf_and_score(x, means, chol_inv, logdet)
     delta = (score_q - target_score(x)).reshape(n, b, d)
     G = delta.mean(axis=1)
-    H = (np.einsum("nbi,bk->nik", delta, xi) / b) @ chol_inv
+    H = (np.swapaxes(delta, 1, 2) @ xi / b) @ chol_inv
     return G, H

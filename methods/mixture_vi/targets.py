@@ -45,10 +45,14 @@ class GaussianMixture(Target):
         self.chol = np.linalg.cholesky(self.covs)
         self.chol_inv = np.linalg.inv(self.chol)
         self.logdet = 2.0 * np.log(np.diagonal(self.chol, axis1=1, axis2=2)).sum(axis=1)
+        off = self.covs - np.einsum("kii->ki", self.covs)[:, :, None] * np.eye(self.dim)
+        # diagonal covariances: O(d) per point and component instead of O(d²)
+        self.inv_sd = None if np.any(off) else 1.0 / np.sqrt(np.einsum("kii->ki", self.covs))
 
     def _components(self, x):
+        """log w_k + log N(x; μ_k, Σ_k) (M, K) and whitened residuals z = L_k⁻¹(x - μ_k) (M, K, d)."""
         diff = x[:, None, :] - self.means[None]
-        z = np.einsum("kij,mkj->mki", self.chol_inv, diff)
+        z = diff * self.inv_sd if self.inv_sd is not None else np.einsum("kij,mkj->mki", self.chol_inv, diff)
         comp = (np.log(self.weights) - 0.5 * np.einsum("mki,mki->mk", z, z) - 0.5 * self.logdet
                 - 0.5 * self.dim * LOG_2PI)
         return comp, z
@@ -57,8 +61,12 @@ class GaussianMixture(Target):
         return logsumexp(self._components(x)[0], axis=1)
 
     def score(self, x):
+        """∇log π = -Σ_k r_k(x) Σ_k⁻¹(x - μ_k) = -Σ_k r_k L_k⁻ᵀ z_k."""
         comp, z = self._components(x)
-        return -np.einsum("kji,mkj->mi", self.chol_inv, softmax(comp, axis=1)[:, :, None] * z)
+        rz = softmax(comp, axis=1)[:, :, None] * z
+        if self.inv_sd is not None:
+            return -np.einsum("mki,ki->mi", rz, self.inv_sd)
+        return -np.einsum("kji,mkj->mi", self.chol_inv, rz)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         k = rng.choice(len(self.weights), size=n, p=self.weights)
