@@ -196,7 +196,7 @@ class PinnSolver(_ModelMethod):
 
     def run(self, dataset: Dataset, ctx: RunContext) -> Result:
         from methods.xnet.models import n_params
-        from methods.xnet.pde import collocation, exact_solution, pinn_loss, test_grid
+        from methods.xnet.pde import collocation, exact_solution, pinn_loss, eval_grid
         from methods.xnet.train import fit_adam, fit_lbfgs
 
         torch = _torch(ctx)
@@ -214,7 +214,7 @@ class PinnSolver(_ModelMethod):
                                    grid_points=points["interior"], grid_updates=self.grid_updates,
                                    progress=lambda it, n, d: ctx.progress(it, total=n, desc=d))
         hist2, lbfgs_s = fit_lbfgs(model, loss_fn, self.lbfgs_steps, start=self.adam_steps)
-        z = test_grid(pde, dataset.n_test)
+        z = eval_grid(pde, dataset.n_test)
         with torch.no_grad():
             pred, exact = u_fn(z), exact_solution(pde, z)
         err = (pred - exact).numpy()
@@ -223,7 +223,7 @@ class PinnSolver(_ModelMethod):
                    "final_loss": float(loss_fn().detach()), "n_params": n_params(model),
                    "time/per_step": adam_s / self.adam_steps, "time/adam_s": adam_s, "time/lbfgs_s": lbfgs_s}
         ctx.save_table("history", pd.DataFrame(history + hist2, columns=["step", "loss"]))
-        zf = test_grid(pde, FIELD_GRID)  # the tabulated field (for figures) is coarser than the test grid
+        zf = eval_grid(pde, FIELD_GRID)  # the tabulated field (for figures) is coarser than the test grid
         with torch.no_grad():
             pf, ef = u_fn(zf).numpy(), exact_solution(pde, zf).numpy()
         zf = zf.numpy()

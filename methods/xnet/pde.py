@@ -80,7 +80,7 @@ def pinn_loss(pde: str, u_fn, points: dict) -> torch.Tensor:
     return loss
 
 
-def test_grid(pde: str, n: int) -> torch.Tensor:
+def eval_grid(pde: str, n: int) -> torch.Tensor:
     """An n×n grid over the domain (edges included), shape (n², 2)."""
     (x0, x1), (y0, y1) = DOMAINS[pde]
     gx, gy = torch.meshgrid(torch.linspace(x0, x1, n, dtype=torch.float64),

@@ -71,7 +71,7 @@ def ppo_loss(logits: torch.Tensor, actions: torch.Tensor, old_logprob: torch.Ten
     v_clipped = old_value + (value - old_value).clamp(-clip, clip)
     v_loss = 0.5 * torch.max((value - returns) ** 2, (v_clipped - returns) ** 2).mean()
     loss = pg - ent_coef * entropy.mean() + vf_coef * v_loss
-    return loss, {"pg_loss": float(pg), "v_loss": float(v_loss), "entropy": float(entropy.mean())}
+    return loss, {"pg_loss": pg.item(), "v_loss": v_loss.item(), "entropy": entropy.mean().item()}
 
 
 def learning_curve(steps: np.ndarray, returns: np.ndarray, total: int, n_bins: int = 20) -> np.ndarray:
