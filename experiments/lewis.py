@@ -74,8 +74,8 @@ def report_e1(runs: RunSet, out: ReportWriter) -> list[Claim]:
                   _agg(irls["ub_over_target"]), "<= 1",
                   _ok(_agg(irls["ub_over_target"]), lambda x: x <= 1)),
             Claim("E1-gap", "every run stops certified: max (UB/LB)/(1+eps) (and all converged)",
-                  "linf_correctness", _agg(irls["gap_over_target"]), "<= 1",
-                  _ok(_agg(irls["gap_over_target"]), lambda x: x <= 1)
+                  "linf_correctness", _agg(irls["gap_over_target"]), "<= 1 (+1e-12 rounding)",
+                  _ok(_agg(irls["gap_over_target"]), lambda x: x <= 1 + 1e-12)
                   and _agg(irls["converged"], "min") == 1.0),
         ]
         real_irls = irls[irls["dataset"] == "diabetes_linf"]
@@ -171,14 +171,21 @@ def report_e2(runs: RunSet, out: ReportWriter) -> list[Claim]:
 def runtime_fig(df: pd.DataFrame, out: ReportWriter) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(11, 4))
+    from matplotlib.ticker import NullFormatter
+
+    fig = Figure(figsize=(11, 4.2))
     ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    methods = sorted(df["method"].unique())
+    colors = {m: f"C{i}" for i, m in enumerate(methods)}
     for (method, d), sub in df.groupby(["method", "d"]):
         sub = sub.groupby("n").median(numeric_only=True).reset_index()
-        ls = "-" if d == df["d"].min() else ":"
-        ax.loglog(sub["n"], sub["time_s"], marker="o", ls=ls, label=f"{method} (d={int(d)})")
+        style = dict(marker="o", ls="-" if d == df["d"].min() else ":", color=colors[method],
+                     label=f"{method} (d={int(d)})")
+        ax.loglog(sub["n"], sub["time_s"], **style)
         if "n_solves" in sub and sub["n_solves"].notna().any():
-            bx.semilogx(sub["n"], sub["n_solves"], marker="o", ls=ls, label=f"{method} (d={int(d)})")
+            bx.semilogx(sub["n"], sub["n_solves"], **style)
+    for axis in (ax, bx):
+        axis.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("n (rows)")
     ax.set_ylabel("wall time [s] (median)")
     ax.set_title("E2: wall time vs n (synthetic, eps = 0.05)")

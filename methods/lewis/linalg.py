@@ -22,8 +22,9 @@ def cholesky(M: np.ndarray) -> np.ndarray:
 
 
 def gram(A: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """AᵀWA = Σᵢ wᵢ aᵢaᵢᵀ for W = diag(w)."""
-    return A.T @ (w[:, None] * A)
+    """AᵀWA = Σᵢ wᵢ aᵢaᵢᵀ for W = diag(w), as BᵀB with B = W^{1/2}A (numpy's symmetric rank-k path)."""
+    B = A * np.sqrt(w)[:, None]
+    return B.T @ B
 
 
 def kkt_solve(A: np.ndarray, w: np.ndarray, rhs: np.ndarray, N: np.ndarray | None = None,

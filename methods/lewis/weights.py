@@ -18,10 +18,14 @@ def homogenise(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def leverages(At: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """gᵢ(w) = ãᵢᵀ(ÃᵀWÃ)⁻¹ãᵢ = ‖L⁻¹ãᵢ‖² with ÃᵀWÃ = LLᵀ; Σᵢ wᵢgᵢ(w) = k (trace identity)."""
+    """gᵢ(w) = ãᵢᵀ(ÃᵀWÃ)⁻¹ãᵢ = ‖L⁻¹ãᵢ‖² with ÃᵀWÃ = LLᵀ; Σᵢ wᵢgᵢ(w) = k (trace identity).
+
+    L⁻¹ is formed explicitly (k × k) so that the n × k product is one GEMM.
+    """
     L = cholesky(gram(At, w))
-    B = sla.solve_triangular(L, At.T, lower=True, check_finite=False)
-    return np.einsum("ij,ij->j", B, B)
+    Linv = sla.solve_triangular(L, np.eye(L.shape[0]), lower=True, check_finite=False)
+    B = At @ Linv.T
+    return np.einsum("ij,ij->i", B, B)
 
 
 def lewis_overestimate(At: np.ndarray, iters: int = 50,
