@@ -21,11 +21,11 @@ from scipy.special import eval_hermite, gammaln
 def top_eigh(T, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` eigenpairs of a symmetric matrix, eigenvalues decreasing (float64).
 
-    Dense or small matrices use ``numpy.linalg.eigh``; large sparse ones ``scipy.sparse.linalg.eigsh``
-    (``which="LA"``, deterministic start vector).
+    Small matrices (or large k) use ``numpy.linalg.eigh``; large ones ``scipy.sparse.linalg.eigsh``
+    (Lanczos, ``which="LA"``, deterministic start vector, full precision).
     """
     n = T.shape[0]
-    if sp.issparse(T) and n > 600 and k < n // 4:
+    if n > 600 and k < n // 4:
         from scipy.sparse.linalg import eigsh
 
         lam, W = eigsh(T.astype(np.float64), k=k, which="LA", v0=np.ones(n), tol=0)
