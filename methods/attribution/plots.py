@@ -28,7 +28,10 @@ def scatter_panel(ax, frame, estimators=("if", "rif", "ns"), title: str = "") ->
     lo, hi = [], []
     for e in estimators:
         p = frame[e].to_numpy()
-        ax.scatter(a, p, s=10, alpha=0.7, color=COLORS[e], label=LABELS[e])
+        if e == "ns":   # hollow, so that RIF stays visible where the two coincide
+            ax.scatter(a, p, s=22, facecolors="none", edgecolors=COLORS[e], linewidths=0.8, label=LABELS[e])
+        else:
+            ax.scatter(a, p, s=10, alpha=0.7, color=COLORS[e], label=LABELS[e])
         lo.append(min(a.min(), p.min()))
         hi.append(max(a.max(), p.max()))
     if len(a):
