@@ -264,11 +264,14 @@ def report_e4(runs: RunSet, out: ReportWriter) -> list[Claim]:
         return []
     loss_col = "method.loss" if "method.loss" in df.columns else None
     df = df.assign(loss=df[loss_col] if loss_col else "logistic2")
+    for col in ("ref_time_s", "rel_obj_diff", "ref_feas_err", "obj_ref", "ref_failed"):
+        if col not in df.columns:
+            df[col] = NAN
     tab = df.groupby(["method", "loss"]).agg(
         runs=("seed", "size"), outer_iters_max=("outer_iters", "max"),
         solves_median=("solves", "median"), time_s=("time_s", "median"),
-        cvxpy_direct_time_s=("ref_time_s", "median"),
-        rel_obj_diff_max=("rel_obj_diff", lambda s: float(np.abs(s).max())),
+        cvxpy_direct_time_s=("ref_time_s", "median"), cvxpy_direct_failed=("ref_failed", "sum"),
+        rel_obj_diff_max=("rel_obj_diff", lambda s: _agg(np.abs(s))),
         feas_err_max=("feas_err", "max"), cvxpy_feas_err_max=("ref_feas_err", "max"),
         converged_min=("converged", "min")).reset_index()
     out.table("e4_qsc", tab, caption=(
@@ -279,7 +282,7 @@ def report_e4(runs: RunSet, out: ReportWriter) -> list[Claim]:
 
     fig = Figure(figsize=(6, 4))
     ax = fig.add_subplot()
-    for _, row in df[df["seed"] == df["seed"].min()].iterrows():
+    for _, row in df[(df["seed"] == df["seed"].min()) & df["obj_ref"].notna()].iterrows():
         tr = RunSet.table(row["run_dir"], "trace")
         gap = np.maximum(tr["objective"] - row["obj_ref"], 1e-16) / abs(row["obj_ref"])
         ax.semilogy(tr["iter"], gap, marker=".", label=f"{row['method']} ({row['loss']})")
@@ -289,10 +292,19 @@ def report_e4(runs: RunSet, out: ReportWriter) -> list[Claim]:
     ax.legend(fontsize=7)
     out.figure("e4_qsc_convergence", fig, caption="Relative objective gap to cvxpy's direct solve.")
     rel = _agg(np.abs(df["rel_obj_diff"]))
+    n_ref = int(df["rel_obj_diff"].notna().sum())
+    failed = df[df["ref_failed"] == 1.0]
+    if len(failed):
+        out.text(f"E4: cvxpy-CLARABEL's direct solve failed (SolverError, also at its default "
+                 f"tolerances) on {len(failed)} of {len(df)} runs: "
+                 + ", ".join(f"{r['method']}/{r['loss']}/seed {r['seed']}" for _, r in failed.iterrows())
+                 + ". The objective check covers the other runs; the trust-region runs themselves "
+                 "completed on every instance.")
     iters = _agg(df["outer_iters"])
     return [
-        Claim("E4-obj", "[inferred] trust region matches cvxpy's direct solve: max relative "
-              "objective difference", "qsc_trust_region", rel, "<= 1e-6", _ok(rel, lambda x: x <= 1e-6)),
+        Claim("E4-obj", f"[inferred] trust region matches cvxpy's direct solve: max relative "
+              f"objective difference ({n_ref} of {len(df)} runs had a cvxpy reference)",
+              "qsc_trust_region", rel, "<= 1e-6", _ok(rel, lambda x: x <= 1e-6)),
         Claim("E4-iters", "[inferred] outer iterations (worst run, all converged)",
               "qsc_trust_region", iters, "<= 50",
               _ok(iters, lambda x: x <= 50) and _agg(df["converged"], "min") == 1.0),

@@ -170,10 +170,15 @@ def qsc_cvxpy(A: np.ndarray, b: np.ndarray, loss: str, N: np.ndarray | None = No
     F = cp.logistic(r) + cp.logistic(-r) if loss == "logistic2" else cp.exp(r) + cp.exp(-r)
     cons = [N @ x == v] if N is not None and N.shape[0] else []
     prob = cp.Problem(cp.Minimize(cp.sum(F)), cons)
-    opts = TIGHT_CLARABEL if tight and solver == "CLARABEL" else {}
+    attempts = [TIGHT_CLARABEL, {}] if tight and solver == "CLARABEL" else [{}]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prob.solve(solver=solver, **opts)
+        for options in attempts:            # tight tolerances can stall: fall back to defaults
+            try:
+                prob.solve(solver=solver, **options)
+                break
+            except cp.error.SolverError:
+                continue
     if x.value is None:
-        raise RuntimeError(f"cvxpy-{solver} failed on the QSC problem: {prob.status}")
+        raise RuntimeError(f"cvxpy-{solver} failed on the QSC problem (status {prob.status})")
     return np.asarray(x.value, dtype=float)
