@@ -168,12 +168,13 @@ def _e1_figure(agree: pd.DataFrame, f: pd.DataFrame):
             slope_curve(axes[i][j], xs, med, {e: np.vstack([lo[e], hi[e]]) for e in EST}, xlabel=xlabel,
                         title=f"{s}, " + ("λ = 1e-3" if j == 0 else "n = 2d"))
         ax = axes[i][2]
-        for fixed, fval, x, label in [(LAM, 1e-3, FACTOR, "vs n/d (λ=1e-3)"), (FACTOR, 2.0, LAM, "vs λ (n=2d)")]:
+        options = [(LAM, 1e-3, FACTOR, "n / d", "λ = 1e-3"), (FACTOR, 2.0, LAM, "λ", "n = 2d")]
+        for fixed, fval, x, xlabel, label in (options if len(strategies) == 1 else [options[i % 2]]):
             sub = f[np.isclose(f[fixed], fval)].groupby(x)["mean_leverage"].median()
-            ax.plot(sub.index, sub.values, marker="o", label=label)
+            ax.plot(sub.index, sub.values, marker="o", color="k", label=label)
+            ax.set_xlabel(xlabel)
         ax.set_xscale("log")
-        ax.set_xlabel("n/d or λ")
-        ax.set_ylabel("mean leverage h̄")
+        ax.set_ylabel("mean leverage h̄ (median over seeds)")
         ax.set_title("mean leverage")
         ax.legend(fontsize=8)
     return fig

@@ -39,7 +39,7 @@ def scatter_panel(ax, frame, estimators=("if", "rif", "ns"), title: str = "") ->
         ax.plot([m0, m1], [m0, m1], "k--", lw=1, label="y = x")
     ax.set_xlabel("actual effect (refit)")
     ax.set_ylabel("predicted effect")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
 
 
