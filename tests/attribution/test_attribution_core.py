@@ -1,7 +1,6 @@
 """Closed forms, gradient checks and invariants of the IF / RIF / NS core (spec rif.md §5)."""
 import numpy as np
 import pytest
-from scipy.linalg import cho_factor
 
 from methods.attribution.effects import Effects, pearson, slope
 from methods.attribution.influence import (Attribution, leverages, newton_step_direct,
