@@ -10,7 +10,7 @@ import pandas as pd
 
 from runner.api import Method, Result, RunContext, UserError, check, check_task
 
-from .fit import ALGOS, CRN, FullMixture, IsoMixture, fit_mixture, kl_estimate
+from .fit import ALGOS, CRN, FullMixture, IsoMixture, fit_mixture
 
 
 def _target(method: Method, dataset) -> object:
