@@ -272,7 +272,8 @@ def _timing(runs: RunSet, out: ReportWriter) -> None:
     for exp, col in (("x1_heaviside", "time/per_step"), ("x3_pinn", "time/per_step"), ("x4_ppo", "time/per_update")):
         sub = ok[(ok["experiment"] == exp) & (ok["method"] != "kan_lstsq")]
         for (ds, m), s in sub.groupby(["dataset", "method"]):
-            rows.append({"experiment": exp, "dataset": ds, "model": LABELS[m], "params": int(s["n_params"].iloc[0]),
+            label = LABELS[m].replace("d,", "1,") if exp == "x1_heaviside" else LABELS[m]
+            rows.append({"experiment": exp, "dataset": ds, "model": label, "params": int(s["n_params"].iloc[0]),
                          "unit": "s/PPO update" if col == "time/per_update" else "ms/step",
                          "time": fmt_mean_se(s[col] * (1 if col == "time/per_update" else 1e3))})
     if rows:
