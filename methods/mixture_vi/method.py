@@ -15,8 +15,10 @@ from .fit import ALGOS, CRN, FullMixture, IsoMixture, fit_mixture
 
 def _target(method: Method, dataset) -> object:
     """Refuse datasets of another task (one line), then build the target."""
-    check_task(method, dataset, ["mvi_gauss", "mvi_gmm2d", "mvi_gmm20", "mvi_gmm_timing", "mvi_funnel",
-                                 "mvi_sinh", "mvi_bimodal", "mvi_blr_breast", "mvi_blr_wine"])
+    if method.task != dataset.task:
+        from runner.config import dataset_tasks
+
+        check_task(method, dataset, dataset_tasks().get(method.task, []))
     return dataset.target
 
 
