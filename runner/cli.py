@@ -21,6 +21,7 @@ from runner.records import RunRecord, read_json, save_outputs, write_json
 
 log = logging.getLogger("mlrun")
 register_resolvers()
+MAX_PRINTED_METRICS = 24
 
 
 def _validate(cfg: DictConfig) -> None:
@@ -73,8 +74,11 @@ def _print_metrics(name: str, metrics: dict[str, float], run_dir: Path) -> None:
     table = Table(title=name, show_lines=False)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for k, v in metrics.items():
+    shown = list(metrics.items())[:MAX_PRINTED_METRICS]
+    for k, v in shown:
         table.add_row(k, f"{v:.6g}" if isinstance(v, float) else str(v))
+    if len(metrics) > len(shown):
+        table.caption = f"{len(metrics) - len(shown)} more in metrics.json / timings.json"
     console = Console()
     console.print(table)
     console.print(f"run folder: {run_dir}")
