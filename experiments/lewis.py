@@ -227,7 +227,7 @@ def report_e3(runs: RunSet, out: ReportWriter) -> list[Claim]:
     dup = df[df["dataset"] == "lewis_duplicated"]
     dup_ratio = _agg(dup["ub0_lewis_over_uniform"]) if len(dup) else NAN
     return [
-        Claim("E3-maxg", "certified overestimate: max_i g_i(w) = 1: max |max g − 1|",
+        Claim("E3-maxg", "certified overestimate has max_i g_i(w) = 1: worst deviation of max g from 1",
               "lewis_weights_properties", dev, "<= 1e-9", _ok(dev, lambda x: x <= 1e-9)),
         Claim("E3-sumw", "sum of certified Lewis weights (K = 50) / (d+1), worst instance",
               "lewis_weights_properties", sumw, "<= 1.15", _ok(sumw, lambda x: x <= 1.15)),
