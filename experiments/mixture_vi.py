@@ -24,7 +24,7 @@ SUMMARY = ("Uniform-weight mixtures of isotropic Gaussians, GD on the means and 
 EXPERIMENTS = ["e1_closed_form", "e2_mog2d", "e2_flow", "e3_highdim", "e3_timing", "e4_blr",
                "e4_reference", "e5_funnel", "e5_bimodal"]
 LABELS = {"ibw": "IBW", "md": "MD", "ibw_s": "IBW-s", "md_s": "MD-s", "mvi_gd": "GD", "mvi_ngd": "NGD",
-          "mvi_bw": "BW (full)", "mvi_flow": "RealNVP", "mvi_hmc": "HMC", "mvi_advi": "ADVI"}
+          "mvi_bw": "BW (full)", "mvi_bw_small_lr": "BW (full), lr=1e-3", "mvi_flow": "RealNVP", "mvi_hmc": "HMC", "mvi_advi": "ADVI"}
 NAN = math.nan
 
 
@@ -276,7 +276,7 @@ def _e3_marginals(df: pd.DataFrame, out: ReportWriter) -> None:
     if len(df) == 0:
         return
     df = df[_col(df, "stopped_early") == 0]          # a diverged run has nothing to show
-    show = [m for m in ("ibw", "md", "mvi_bw", "mvi_ngd") if len(_pick(df, method=m))]
+    show = [m for m in ("ibw", "md", "mvi_bw", "mvi_bw_small_lr", "mvi_ngd") if len(_pick(df, method=m))]
     if not show:
         return
     target = _target(_pick(df, method=show[0]).iloc[0]["run_dir"])
