@@ -44,7 +44,7 @@ def procrustes_rotation(F: np.ndarray, Phi: np.ndarray, lam: np.ndarray, tol: fl
     ``Q_B = U V^T`` from ``C = Phi_B^T F_B = U S V^T`` (columns normalised), the orthogonal
     Procrustes solution maximising ``tr(Q_B^T C)``.  Singleton blocks get ``sign(C)``.
     """
-    Fn, Pn = _unit_columns(np.asarray(F, np.float64)), _unit_columns(np.asarray(Phi, np.float64))
+    Fn, Pn = _unit_columns(np.asarray(F, np.float64)), _block_orthonormal(Phi, lam, tol)
     k = Pn.shape[1]
     Q = np.zeros((k, k))
     for b in eigen_blocks(np.asarray(lam)[:k], tol):
@@ -53,10 +53,21 @@ def procrustes_rotation(F: np.ndarray, Phi: np.ndarray, lam: np.ndarray, tol: fl
     return Q
 
 
+def _block_orthonormal(Phi: np.ndarray, lam: np.ndarray, tol: float) -> np.ndarray:
+    """Unit columns, and inside each degenerate block the nearest orthonormal basis
+    ``P_B (P_B^T P_B)^{-1/2}`` (sampled eigenfunctions are orthonormal only approximately)."""
+    P = _unit_columns(np.asarray(Phi, np.float64))
+    for b in eigen_blocks(np.asarray(lam)[:P.shape[1]], tol):
+        if len(b) > 1:
+            w, U = np.linalg.eigh(P[:, b].T @ P[:, b])
+            P[:, b] = P[:, b] @ (U / np.sqrt(w)) @ U.T
+    return P
+
+
 def aligned_cosines(F: np.ndarray, Phi: np.ndarray, lam: np.ndarray, tol: float = 1e-8) -> np.ndarray:
     """Per-mode ``|cos(f_i, (Phi Q)_i)|`` with the oracle rotation Q of :func:`procrustes_rotation`
-    (plain ``|cos(f_i, phi_i)|`` for non-degenerate modes)."""
-    Fn, Pn = _unit_columns(np.asarray(F, np.float64)), _unit_columns(np.asarray(Phi, np.float64))
+    (plain ``|cos(f_i, phi_i)|`` for non-degenerate modes); at most 1 by Cauchy-Schwarz."""
+    Fn, Pn = _unit_columns(np.asarray(F, np.float64)), _block_orthonormal(Phi, lam, tol)
     Q = procrustes_rotation(Fn, Pn, lam, tol)
     return np.abs(np.einsum("ni,ni->i", Pn @ Q, Fn))
 

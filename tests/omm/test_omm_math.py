@@ -184,6 +184,9 @@ def test_metrics_invariances():
     np.testing.assert_allclose(mx.aligned_cosines(F, Phi, lam), 1.0, atol=1e-12)
     assert mx.aligned_cosines(F, Phi, np.array([3.0, 2.5, 2.0, 1.0]))[1] == pytest.approx(c, abs=1e-12)
     assert [list(b) for b in mx.eigen_blocks(np.array([2.0, 2.0 - 1e-12, 1.0]))] == [[0, 1], [2]]
+    skew = Phi.copy()
+    skew[:, 2] += 0.05 * Phi[:, 1]                        # a block that is only nearly orthonormal
+    assert mx.aligned_cosines(F + 0.01 * rng.standard_normal(F.shape), skew, lam).max() <= 1.0
     np.testing.assert_allclose(mx.rayleigh_quotients(np.diag([2.0, 1.0]), np.diag([1.0, 3.0])), [0.5, 3.0])
 
 
