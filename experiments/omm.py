@@ -225,27 +225,28 @@ def report_e2(runs: RunSet, out: ReportWriter) -> list[Claim]:
 
 
 def _eigfun_1d(df: pd.DataFrame, k: int, out: ReportWriter) -> None:
+    """Each run stores its learned functions next to the truth with the sign that matches them;
+    flip every run to the sign of the first run's truth so that all share one reference curve."""
     fig, ax = _fig(2, 3, w=4.0, h=3.0)
     first = df[df["seed"] == df["seed"].min()]
+    tables = []
     for _, row in first.iterrows():
         try:
-            t = RunSet.table(row["run_dir"], "eigfun")
+            tables.append((row["method"], RunSet.table(row["run_dir"], "eigfun")))
         except (OSError, ValueError):
             continue
-        for i in range(min(k, 6)):
-            a = ax[i // 3, i % 3]
-            a.plot(t["x"], t[f"learned_{i + 1}"], label=row["method"], lw=1)
-    if len(first):
-        try:
-            t = RunSet.table(first.iloc[0]["run_dir"], "eigfun")
-            for i in range(min(k, 6)):
-                a = ax[i // 3, i % 3]
-                a.plot(t["x"], t[f"true_{i + 1}"], "k--", label="closed form", lw=1.5)
-                a.set_title(f"mode {i + 1}")
-                a.set_xlabel("x")
-                a.set_ylabel("phi(x)")
-        except (OSError, ValueError):
-            pass
+    if not tables:
+        return
+    ref = tables[0][1]
+    for i in range(min(k, 6)):
+        a = ax[i // 3, i % 3]
+        for method, t in tables:
+            sign = np.sign(float(np.dot(t[f"true_{i + 1}"], ref[f"true_{i + 1}"]))) or 1.0
+            a.plot(t["x"], sign * t[f"learned_{i + 1}"], label=method, lw=1)
+        a.plot(ref["x"], ref[f"true_{i + 1}"], "k--", label="closed form", lw=1.5)
+        a.set_title(f"mode {i + 1}")
+        a.set_xlabel("x")
+        a.set_ylabel("phi(x)")
     ax[0, 0].legend(fontsize=6)
     out.figure("e2_eigenfunctions_1d", fig,
                caption="E2: learned eigenfunctions (sign-aligned, unit L2(rho) norm) vs the closed form, 1-D kernel.")
@@ -336,7 +337,27 @@ def report_e4(runs: RunSet, out: ReportWriter) -> list[Claim]:
     ]
 
 
+NOTES = """**Reading the scorecard.** All operators are synthetic except the digits kNN graph (real, sklearn);
+timings come from a shared 2-core machine. Thresholds are the spec's proposed acceptance criteria
+(section 4), applied unchanged; the mechanisms behind the failures seen during development:
+
+* *Joint nesting (E1, E3)* with alpha = (1/k, ..., 1/k) scales the gradient of column i by
+  m_i = (k - i + 1)/k, so with the spec's step size (0.1/lambda_1) the last columns move k times slower
+  than under OMM_seq.
+* *OMM-2 (E1)* reaches the subspace to 1e-9, but near V^T V = I its loss is quartic in (I - V^T V),
+  so the column norms (and its own loss gap) converge sublinearly.
+* *Non-PSD (E1)*: from the spec's small N(0, 1/d) init, v = c w_neg with |c| < 1 is pulled back to 0
+  ((1 - c^2)^2 lambda_neg has a barrier at |c| = 1), so OMM-1 does not diverge; started beyond the barrier
+  it does (added row), and the shift kappa = 0.5 makes it converge from both.
+* *Kernel operator (E2, 1-D)*: modes 5-6 have lambda = 0.013 and 0.005 (vs lambda_1 = 0.62); their gradient
+  signal is that small while the minibatch noise of M[f, Tf] is not, so 5,000 Adam steps learn modes 1-4
+  at best (the 2-D spectrum is flatter: lambda_10 / lambda_1 = 0.06).
+* *Grid worlds (E3)*: the top-11 eigenvalues of T = P + I lie within 6% of each other with near-ties
+  (gaps ~1e-3); ordering near-tied pairs is slow, and every curve is still rising at 10,000 steps
+  (the paper trains 80,000).
+"""
+
+
 def report(runs: RunSet, out: ReportWriter) -> list[Claim]:
-    out.text("All operators are synthetic except the digits kNN graph (real, sklearn). Timings come from a shared "
-             "2-core machine.")
+    out.text(NOTES)
     return report_e1(runs, out) + report_e2(runs, out) + report_e3(runs, out) + report_e4(runs, out)
