@@ -45,16 +45,20 @@ def lstsq(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.linalg.lstsq(a, b, driver="gelsd").solution
 
 
-def spline_lstsq_fit(x: torch.Tensor, y: torch.Tensor, grid: int, k: int, lo: float = -1.0,
-                     hi: float = 1.0) -> torch.Tensor:
-    """The least-squares spline fit of 1-D data: the optimum a KAN [1,1] spline edge can reach.
+def spline_1d(x: torch.Tensor, coef: torch.Tensor, grid: int, k: int, lo: float = -1.0,
+              hi: float = 1.0) -> torch.Tensor:
+    """Σ_c coef_c·B_c(x) for 1-D inputs x (shape (n,)) on the uniform G-interval grid of [lo, hi]."""
+    knots = uniform_knots(grid, k, lo, hi).to(x)
+    return bspline_basis(x.reshape(-1, 1), knots.unsqueeze(0), k)[:, 0, :] @ coef
 
-    Returns the fitted values Σ_c c*_c B_c(x) at the data points x (shape (n,)).
-    """
+
+def spline_lstsq_coef(x: torch.Tensor, y: torch.Tensor, grid: int, k: int, lo: float = -1.0,
+                      hi: float = 1.0) -> torch.Tensor:
+    """argmin_c Σ_i (Σ_c c_c·B_c(x_i) − y_i)²: the least-squares spline fit of 1-D data, the
+    optimum a KAN [1,1] spline edge can reach (the spec's oracle).  Returns the G + k coefficients."""
     knots = uniform_knots(grid, k, lo, hi).to(x)
     a = bspline_basis(x.reshape(-1, 1), knots.unsqueeze(0), k)[:, 0, :]
-    coef = lstsq(a, y.reshape(-1, 1))
-    return (a @ coef).reshape(-1)
+    return lstsq(a, y.reshape(-1, 1))[:, 0]
 
 
 class KANLayer(nn.Module):

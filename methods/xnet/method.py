@@ -70,7 +70,7 @@ class _ModelMethod(Method):
 
         hidden = list(hidden)
         check_arch(arch, hidden, activation, grid, k)
-        check(len(grid_range) == 2 and grid_range[0] < grid_range[1], f"method.grid_range must be [lo, hi] with lo < hi, got {grid_range}")
+        _check_grid_range(grid_range)
         check(grid_updates >= 0, f"method.grid_updates must be >= 0, got {grid_updates}")
         self.arch, self.hidden, self.activation = arch, hidden, activation
         self.grid, self.k, self.grid_range, self.grid_updates = grid, k, tuple(grid_range), grid_updates
@@ -86,6 +86,10 @@ class _ModelMethod(Method):
         from methods.xnet.models import arch_label
 
         return arch_label(self.arch, n_in, self.hidden, n_out, self.grid)
+
+
+def _check_grid_range(grid_range) -> None:
+    check(len(grid_range) == 2 and grid_range[0] < grid_range[1], f"method.grid_range must be [lo, hi] with lo < hi, got {grid_range}")
 
 
 def _check_steps(steps: int, lr: float, name: str = "steps") -> None:
@@ -154,28 +158,25 @@ class KanLeastSquares(Method):
 
     def __init__(self, grid: int = 200, k: int = 3, grid_range: list[float] = (-1.0, 1.0), figures: bool = True):
         check(grid >= 1 and k >= 0, f"method.grid must be >= 1 and method.k >= 0, got {grid}, {k}")
-        check(len(grid_range) == 2 and grid_range[0] < grid_range[1], f"method.grid_range must be [lo, hi] with lo < hi, got {grid_range}")
+        _check_grid_range(grid_range)
         self.grid, self.k, self.grid_range, self.figures = grid, k, tuple(grid_range), bool(figures)
 
     def run(self, dataset: Dataset, ctx: RunContext) -> Result:
-        from methods.xnet.kan import bspline_basis, lstsq, uniform_knots
+        from methods.xnet.kan import spline_1d, spline_lstsq_coef
 
         torch = _torch(ctx)
         if dataset.dim != 1:
             raise UserError(f"method '{self.name}' fits 1-D targets only; dataset '{dataset.name}' is {dataset.dim}-D")
         data = dataset.load()
         check_finite("y_train", data["y_train"])
-        knots = uniform_knots(self.grid, self.k, *self.grid_range)[None, :]
-
-        def basis(z: np.ndarray) -> torch.Tensor:
-            return bspline_basis(torch.as_tensor(z, dtype=torch.float64), knots, self.k)[:, 0, :]
-
         t0 = time.perf_counter()
-        coef = lstsq(basis(data["x_train"]), torch.as_tensor(data["y_train"], dtype=torch.float64)[:, None])
+        coef = spline_lstsq_coef(torch.as_tensor(data["x_train"][:, 0]), torch.as_tensor(data["y_train"]),
+                                 self.grid, self.k, *self.grid_range)
         seconds = time.perf_counter() - t0
 
         def predict(z: np.ndarray) -> np.ndarray:
-            return (basis(z) @ coef)[:, 0].numpy()
+            return spline_1d(torch.as_tensor(z[:, 0], dtype=torch.float64), coef, self.grid, self.k,
+                             *self.grid_range).numpy()
 
         metrics = _function_metrics(predict, data, dataset.band)
         metrics.update({"n_params": float(self.grid + self.k), "time/fit_s": seconds})
