@@ -127,3 +127,16 @@ def test_every_objective_is_finite_on_a_batch():
         loss.backward()
         assert torch.isfinite(loss) and torch.isfinite(F.grad).all()
         F.grad = None
+
+
+def test_report_without_runs_fails_every_claim(tmp_path):
+    import pandas as pd
+
+    from experiments.omm import EXPERIMENTS, report
+    from runner.paper import ReportWriter, RunSet
+
+    frame = pd.DataFrame(columns=["run_dir", "status", "experiment", "method", "dataset", "seed"])
+    claims = report(RunSet(frame), ReportWriter(tmp_path))
+    assert len(claims) >= 20 and not any(c.passed for c in claims)
+    assert len({c.claim_id for c in claims}) == len(claims)
+    assert {c.experiment for c in claims} <= set(EXPERIMENTS)
