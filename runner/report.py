@@ -279,9 +279,27 @@ def report_paper(slug: str, scale: str, out_dir: Path | None = None,
         header += f"\n\nNot run yet at this scale: {', '.join(missing)} (`make reproduce-{slug}`)."
     if getattr(module, "SUMMARY", ""):
         header += "\n\n" + module.SUMMARY
-    extra = [("timings", timings, "Wall time per experiment")] if timings is not None else []
+    extra = [("experiments", experiment_table(frame, module.EXPERIMENTS),
+              "Runs per experiment (run time summed over its runs, from run.json)")]
+    if timings is not None:
+        extra.append(("timings", timings, "Wall time per experiment (this invocation; finished "
+                                          "runs are skipped)"))
     path = write_report(out_dir, getattr(module, "TITLE", slug), header, claims, writer, frame, extra)
     return path, claims
+
+
+def experiment_table(frame: pd.DataFrame, experiments: list[str]) -> pd.DataFrame:
+    """Per experiment: runs found, completed, failed, and the summed and largest run wall time."""
+    rows = []
+    for exp in experiments:
+        sub = frame[frame["experiment"] == exp] if len(frame) else frame
+        wall = pd.to_numeric(sub["wall_time_s"], errors="coerce") if len(sub) else pd.Series([])
+        rows.append({"experiment": exp, "runs": len(sub),
+                     "completed": int((sub["status"] == "completed").sum()) if len(sub) else 0,
+                     "failed": int((sub["status"] == "failed").sum()) if len(sub) else 0,
+                     "run_time_sum_s": round(float(wall.sum()), 1),
+                     "run_time_max_s": round(float(wall.max()), 1) if wall.notna().any() else 0.0})
+    return pd.DataFrame(rows)
 
 
 def _print_scorecard(claims: list[Claim], path: Path) -> None:

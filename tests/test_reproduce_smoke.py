@@ -22,4 +22,4 @@ def test_smoke_reproduction(cli, slug):
     card = pd.read_csv(out / "scorecard.csv")
     assert len(card) > 0 and card["measured"].notna().all()
     assert (out / "REPORT.md").exists()
-    assert "Wall time per experiment" in (out / "REPORT.md").read_text()
+    assert "Runs per experiment" in (out / "REPORT.md").read_text()
