@@ -48,19 +48,13 @@ def blas_threads(ctx: RunContext):
         yield
 
 
-class InfluenceRemoval(Method):
-    """IF, RIF and NS against the exact refit on many removal sets (all estimators, one run).
-
-    ``estimator`` picks which estimator ranks the top-influence removal sets and gives the headline
-    ``slope`` / ``pearson`` metrics (of ``metric``); ``repeats`` draws that many sets per size.
-    """
+class _SplitMethod(Method):
+    """Shared set-up of the methods that fit on a train split: estimator, λ, split sizes, BLAS."""
 
     task = TASK
 
-    def __init__(self, estimator: str = "rif", lam: float = 1e-3, n_train_factor: float | None = 2.0,
-                 n_train: int | None = None, max_test: int | None = 2000, strategy=DEFAULT_STRATEGIES,
-                 fraction=(0.001, 0.05), n_sizes: int = 12, repeats: int = 1, n_fixed_test: int = 100,
-                 metric: str = "test_prediction", leverage_floor: float = 1e-12):
+    def _init_split(self, estimator: str, lam: float, n_train_factor, n_train, max_test,
+                    leverage_floor: float) -> None:
         self.estimator = check_estimator(estimator)
         self.lam = float(lam)
         check(np.isfinite(self.lam) and self.lam > 0, f"lam must be > 0, got {lam}")
@@ -69,6 +63,34 @@ class InfluenceRemoval(Method):
         check(n_train is None or int(n_train) >= 2, f"n_train must be >= 2, got {n_train}")
         self.n_train_factor, self.n_train = n_train_factor, n_train
         self.max_test = None if max_test is None else int(max_test)
+        self.leverage_floor = float(leverage_floor)
+
+    def _split(self, dataset: Dataset, ctx: RunContext):
+        """Standardised train/test split (seeded by ``ctx``) of the dataset's binary arrays."""
+        X, y = binary_arrays(dataset)
+        n_train = resolve_n_train(n_features(X), self.n_train, self.n_train_factor)
+        return prepare_split(X, y, n_train, ctx.sub_rng("split"), self.max_test)
+
+    def run(self, dataset: Dataset, ctx: RunContext) -> Result:
+        with blas_threads(ctx):
+            return self._run(dataset, ctx)
+
+    def _run(self, dataset: Dataset, ctx: RunContext) -> Result:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class InfluenceRemoval(_SplitMethod):
+    """IF, RIF and NS against the exact refit on many removal sets (all estimators, one run).
+
+    ``estimator`` picks which estimator ranks the top-influence removal sets and gives the headline
+    ``slope`` / ``pearson`` metrics (of ``metric``); ``repeats`` draws that many sets per size.
+    """
+
+    def __init__(self, estimator: str = "rif", lam: float = 1e-3, n_train_factor: float | None = 2.0,
+                 n_train: int | None = None, max_test: int | None = 2000, strategy=DEFAULT_STRATEGIES,
+                 fraction=(0.001, 0.05), n_sizes: int = 12, repeats: int = 1, n_fixed_test: int = 100,
+                 metric: str = "test_prediction", leverage_floor: float = 1e-12):
+        self._init_split(estimator, lam, n_train_factor, n_train, max_test, leverage_floor)
         self.strategies = parse_strategies(strategy if isinstance(strategy, str) else list(strategy))
         self.fraction = validate_fraction(fraction if np.isscalar(fraction) else list(fraction))
         check(int(n_sizes) >= 1, f"n_sizes must be >= 1, got {n_sizes}")
@@ -79,16 +101,9 @@ class InfluenceRemoval(Method):
         self.n_fixed_test = int(n_fixed_test)
         check(metric in ALL_METRICS, f"metric must be one of {', '.join(ALL_METRICS)}, got {metric!r}")
         self.metric = metric
-        self.leverage_floor = float(leverage_floor)
-
-    def run(self, dataset: Dataset, ctx: RunContext) -> Result:
-        with blas_threads(ctx):
-            return self._run(dataset, ctx)
 
     def _run(self, dataset: Dataset, ctx: RunContext) -> Result:
-        X, y = binary_arrays(dataset)
-        n_train = resolve_n_train(n_features(X), self.n_train, self.n_train_factor)
-        split = prepare_split(X, y, n_train, ctx.sub_rng("split"), self.max_test)
+        split = self._split(dataset, ctx)
         sizes = np.repeat(removal_sizes(split.n, self.fraction, self.n_sizes), self.repeats)
         study = removal_study(split, self.lam, self.estimator, self.strategies, sizes, ctx.sub_rng,
                               progress=ctx.progress, n_fixed=self.n_fixed_test,
@@ -119,38 +134,22 @@ class InfluenceRemoval(Method):
                       figures={"predicted_vs_actual": fig})
 
 
-class Poisoning(Method):
+class Poisoning(_SplitMethod):
     """Label-flip poisons of random test points; predicted vs actual logit change of the attacked
     point when the poison is removed, and how many poisons each estimator flags (``poisoning.py``).
     ``estimator`` gives the headline ``detect_rate`` / ``median_ratio`` / ``auc``."""
 
-    task = TASK
-
     def __init__(self, estimator: str = "rif", lam: float = 1e-3, n_train_factor: float | None = 2.0,
                  n_train: int | None = None, max_test: int | None = 2000, n_poisons: int = 25,
                  threshold: float = 0.5, leverage_floor: float = 1e-12):
-        self.estimator = check_estimator(estimator)
-        self.lam = float(lam)
-        check(np.isfinite(self.lam) and self.lam > 0, f"lam must be > 0, got {lam}")
-        check(n_train_factor is None or float(n_train_factor) > 0,
-              f"n_train_factor must be > 0, got {n_train_factor}")
-        check(n_train is None or int(n_train) >= 2, f"n_train must be >= 2, got {n_train}")
-        self.n_train_factor, self.n_train = n_train_factor, n_train
-        self.max_test = None if max_test is None else int(max_test)
+        self._init_split(estimator, lam, n_train_factor, n_train, max_test, leverage_floor)
         check(int(n_poisons) >= 1, f"n_poisons must be >= 1, got {n_poisons}")
         self.n_poisons = int(n_poisons)
         check(0 < float(threshold) < 1, f"threshold must lie in (0, 1), got {threshold}")
         self.threshold = float(threshold)
-        self.leverage_floor = float(leverage_floor)
-
-    def run(self, dataset: Dataset, ctx: RunContext) -> Result:
-        with blas_threads(ctx):
-            return self._run(dataset, ctx)
 
     def _run(self, dataset: Dataset, ctx: RunContext) -> Result:
-        X, y = binary_arrays(dataset)
-        n_train = resolve_n_train(n_features(X), self.n_train, self.n_train_factor)
-        split = prepare_split(X, y, n_train, ctx.sub_rng("split"), self.max_test)
+        split = self._split(dataset, ctx)
         n_att = min(self.n_poisons, len(split.y_test))
         targets = np.sort(ctx.sub_rng("poison_targets").choice(len(split.y_test), size=n_att, replace=False))
         attacks = poisoning_study(split.X_train, split.y_train, split.X_test, split.y_test, self.lam,
