@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from runner.api import RunContext, UserError, check_task, merge_result
 from runner.config import dataset_tasks, register_resolvers
-from runner.records import RunRecord, read_json, save_outputs, write_json
+from runner.records import RunRecord, atomic_write, read_json, save_outputs, write_json
 
 log = logging.getLogger("mlrun")
 register_resolvers()
@@ -99,17 +99,13 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
     os.environ.setdefault("MPLBACKEND", "Agg")
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     sweep = _in_sweep()
-    done = run_dir / "done"
-    if done.exists() and not cfg.get("force", False):
+    if (run_dir / "done").exists() and not cfg.get("force", False):
         log.info("skipped (already done; force=true reruns): %s", run_dir)
         return read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").exists() else {}
 
     record = None
     try:
         OmegaConf.resolve(cfg)
-        (run_dir / ".hydra").mkdir(parents=True, exist_ok=True)
-        from runner.records import atomic_write
-
         atomic_write(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))
         _validate(cfg)
         record = RunRecord(run_dir, seed=cfg.seed, extra={
@@ -127,7 +123,6 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
                          and sys.stderr.isatty())
         result = merge_result(ctx, method.run(dataset, ctx))
         record.update(dataset_info=_describe(dataset))
-        _set_threads(cfg.threads)
         save_outputs(run_dir, result.metrics, result.tables, result.figures)
         record.finish("completed")
         if not sweep:
