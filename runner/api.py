@@ -78,13 +78,19 @@ class Result:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def check_task(method: Method, dataset: Dataset, compatible: Iterable[str] = ()) -> None:
-    """Fail with one line when ``method`` and ``dataset`` solve different tasks."""
+def check_task(method: Method, dataset: Dataset, compatible: Iterable[str] = (),
+               task_configurable: bool = False) -> None:
+    """Fail with one line when ``method`` and ``dataset`` solve different tasks.
+
+    ``task_configurable``: the dataset's config has a ``task`` key (a CSV file, say), so the line
+    also says how to declare the data as the method's task.
+    """
     if method.task != dataset.task:
         names = ", ".join(sorted(compatible)) or "none found"
+        hint = f"; or, if this data fits that task, set dataset.task={method.task}" if task_configurable else ""
         raise UserError(
             f"method '{method.name}' solves task '{method.task}' but dataset '{dataset.name}' is a "
-            f"'{dataset.task}' dataset; compatible datasets: {names}"
+            f"'{dataset.task}' dataset; compatible datasets: {names}{hint}"
         )
 
 

@@ -117,7 +117,8 @@ def run_job(cfg: DictConfig) -> dict[str, float]:
         method = _build(cfg.method, "method")
         dataset = _build(cfg.dataset, "dataset")
         if method.task != dataset.task:
-            check_task(method, dataset, dataset_tasks().get(method.task, []))
+            check_task(method, dataset, dataset_tasks().get(method.task, []),
+                       task_configurable="task" in cfg.dataset)
         ctx = RunContext(run_dir, seed=cfg.seed, scale=cfg.scale.name, device=cfg.device,
                          threads=cfg.threads, show_progress=cfg.show_progress and not sweep
                          and sys.stderr.isatty())

@@ -39,6 +39,8 @@ def test_task_mismatch_names_compatible_datasets():
     m.task, m.name, d.task, d.name = "density", "ibw", "operator", "grid"
     with pytest.raises(UserError, match="compatible datasets: a, b"):
         check_task(m, d, ["b", "a"])
+    with pytest.raises(UserError, match="set dataset.task=density$"):
+        check_task(m, d, ["a"], task_configurable=True)
     assert "digits" in dataset_tasks()["binary_classification"]
 
 
