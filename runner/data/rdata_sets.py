@@ -5,6 +5,7 @@ so a set lives at ``<root>/usr/lib/R/site-library/<package>/data/<item>.rda``.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -26,7 +27,9 @@ def read_rda_frame(path: Path, item: str):
         import rdata
     except ImportError:
         raise UserError("reading R data sets needs the 'rdata' package: pip install rdata") from None
-    objects = rdata.read_rda(str(path))
+    with warnings.catch_warnings():  # old .rda files carry no encoding flag; ASCII is right for these
+        warnings.filterwarnings("ignore", message="Unknown encoding", category=UserWarning)
+        objects = rdata.read_rda(str(path))
     check(item in objects, f"{path} holds no object '{item}' (found: {', '.join(objects)})")
     return objects[item]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from methods.lewis.method import (CvxpyLinf, LewisIRLS, LewisWeights, LinfInstance, LinprogLinf,
                                   QscCvxpy, QscTrustRegion)
 from runner.api import RunContext, UserError, check_task
+from runner.data.rdata_sets import RDataDataset
 from runner.data.tabular import SklearnDataset
 
 
@@ -45,6 +47,19 @@ def test_irls_on_real_diabetes(tmp_path):
     ds.name = "diabetes_linf"
     m = LewisIRLS(eps=0.01, reference=True).run(ds, ctx(tmp_path)).metrics
     assert m["ub_over_opt"] <= 1.01 and m["lb_over_opt"] <= 1 + 1e-9 and m["n"] == 442
+
+
+R_DATA = Path(__file__).resolve().parents[2] / "data" / "deb"
+
+
+@pytest.mark.skipif(not (R_DATA / "usr/lib/R/site-library/mlbench/data/BostonHousing.rda").exists(),
+                    reason="mlbench .deb not unpacked into data/deb (make data)")
+def test_irls_on_real_boston_housing(tmp_path):
+    ds = RDataDataset("mlbench", "BostonHousing", "medv", root=str(R_DATA), task="linf_regression")
+    ds.name = "boston_linf"
+    m = LewisIRLS(eps=0.01, reference=True).run(ds, ctx(tmp_path)).metrics
+    assert m["n"] == 506 and m["d"] == 13
+    assert m["ub_over_opt"] <= 1.01 and m["lb_over_opt"] <= 1 + 1e-9
 
 
 def test_lewis_weights_method(tmp_path):
