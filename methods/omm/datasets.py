@@ -22,6 +22,8 @@ import scipy.sparse as sp
 
 from runner.api import Dataset, UserError, check
 
+from . import hydrogen as hyd
+from . import metrics as mx
 from . import operators as ops
 
 
@@ -47,12 +49,16 @@ class OpBatch:
 @dataclass
 class Evaluation:
     """Fixed evaluation points with the true top-k eigenfunctions (unit norm in ``L^2(rho)``) and
-    a function giving the float64 moments ``(M[f], M[f, Tf])`` of learned values ``F`` there."""
+    a function giving the float64 moments ``(M[f], M[f, Tf])`` of learned values ``F`` there.
+
+    When ``aux_x`` is set (e.g. finite-difference stencils), ``moments`` receives the values at
+    ``concat(x, aux_x)``; every other metric uses the values at ``x`` only."""
 
     x: np.ndarray
     phi: np.ndarray
     lam: np.ndarray
     moments: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    aux_x: np.ndarray | None = None   # extra points whose values ``moments`` also needs (appended to x's)
 
 
 class OperatorDataset(Dataset):
@@ -78,6 +84,10 @@ class OperatorDataset(Dataset):
     def truth(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(lambda, W)``: top-k eigenvalues (decreasing, float64) and eigenvectors (matrix datasets)."""
         raise NotImplementedError  # pragma: no cover
+
+    def extra_metrics(self, F: np.ndarray, M_f: np.ndarray, M_fTf: np.ndarray) -> dict[str, float]:
+        """Dataset-specific metrics of learned values ``F`` at the evaluation points (default none)."""
+        return {}
 
     def plot_points(self) -> tuple[np.ndarray, dict] | None:
         """Inputs at which learned and true eigenfunctions are tabulated for figures, with extra
@@ -308,3 +318,97 @@ class KernelOperator(OperatorDataset):
 
     def describe(self) -> dict:
         return {**super().describe(), "dim": self.dim, "sigma": self.sigma, "ell": self.ell, "synthetic": True}
+
+
+class Hydrogen2D(OperatorDataset):
+    """The 2-D hydrogen operator ``T = scale * (lap + 1/|x|) + shift * I`` (SYNTHETIC: generated samples
+    ``x ~ rho = N(0, sigma^2 I_2)``), learned in ``L^2(rho)`` through ``T_rho f = rho^-1/2 T(rho^1/2 f)``
+    (see :mod:`methods.omm.hydrogen`).  True eigenvalues ``scale (2n+1)^-2 + shift`` with degeneracy
+    ``2n + 1``; k = 9 covers the shells n = 0, 1, 2 (scaled: 100, 11.1 x 3, 4 x 5).
+
+    Minibatch: ``2B`` metric points (two independent halves) and ``B`` independent operator points,
+    each with its 5-point stencil; ``M[f, T_rho f] ~= (1/B) sum_b f(x_b) (sum_s c_bs f(P_bs))^T``
+    (paired weights ``c_bs / B``), plus ``shift * (1/B) sum_b f(x_b) f(x_b)^T``.  ``T`` has a continuous
+    spectrum ``(-inf, shift]``: it is not PSD for any shift (spec section 5).
+    """
+
+    def __init__(self, k: int = 9, scale: float = 100.0, shift: float = 0.0, sigma: float = 4.0,
+                 eps: float = 0.01, clamp: float = 1e-5, n_eval: int = 20000):
+        super().__init__(k)
+        check(scale > 0 and sigma > 0 and eps > 0 and clamp > 0,
+              f"dataset.scale, sigma, eps and clamp must be > 0, got {scale}, {sigma}, {eps}, {clamp}")
+        check(int(n_eval) >= 100, f"dataset.n_eval must be >= 100, got {n_eval}")
+        self.scale, self.shift, self.sigma = float(scale), float(shift), float(sigma)
+        self.eps, self.clamp, self.n_eval = float(eps), float(clamp), int(n_eval)
+        self.modes = hyd.hydrogen_modes(self.k)
+        self.shells = np.array([n for n, _, _ in self.modes])
+
+    input_dim = 2
+
+    def truth(self):
+        return self.scale * hyd.hydrogen_eigenvalues(self.modes) + self.shift, None
+
+    def eigenfunctions(self, x: np.ndarray) -> np.ndarray:
+        """``psi(x) / sqrt(rho(x))``: unit norm in ``L^2(rho)``."""
+        return hyd.hydrogen_psi(x, self.modes) / hyd.sqrt_density(x, self.sigma)[:, None]
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.sigma * rng.standard_normal((n, 2))
+
+    def _operator(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return hyd.transformed_weights(X, self.eps, self.sigma, self.scale, self.clamp)
+
+    def sample_batch(self, rng: np.random.Generator, batch: int) -> OpBatch:
+        ar = np.arange
+        xm = self.draw(rng, 2 * batch)
+        P, c = self._operator(self.draw(rng, batch))
+        x = np.concatenate([xm, P.reshape(-1, 2)])                  # stencil of point b: rows 2B + 5b + s
+        base = 2 * batch + 5 * ar(batch)
+        return OpBatch(x=x, metric=[ar(batch), ar(batch, 2 * batch)], left=np.repeat(base, 5),
+                       right=(base[:, None] + ar(5)[None, :]).ravel(), w=c.ravel() / batch,
+                       shift_idx=base if self.shift else None, shift=self.shift)
+
+    def full_batch(self) -> OpBatch:
+        raise UserError(f"dataset '{self.name}' is a continuous operator: use method.estimator=sampled")
+
+    def evaluation(self) -> Evaluation:
+        X = self.draw(np.random.default_rng(12345), self.n_eval)   # fixed evaluation set
+        P, c = self._operator(X)
+        X = P[:, 0, :]
+        n = len(X)
+
+        def moments(Fall):
+            F, Fs = Fall[:n], Fall[n:].reshape(n, 4, -1)
+            Fs = np.concatenate([F[:, None, :], Fs], 1)
+            TF = hyd.apply_weights(Fs, c) + self.shift * F
+            M = F.T @ TF / n
+            return F.T @ F / n, (M + M.T) / 2
+
+        return Evaluation(x=X, phi=self.eigenfunctions(X), lam=self.truth()[0], moments=moments,
+                          aux_x=P[:, 1:, :].reshape(-1, 2))
+
+    def extra_metrics(self, F, M_f, M_fTf):
+        """Per shell n: ``shell_eig_err_n`` = mean relative Rayleigh-quotient error of its modes,
+        ``shell_subspace_dist_n`` = subspace distance of the learned block to the true block."""
+        lam, phi = self.truth()[0], self._eval_phi
+        lam_hat = mx.rayleigh_quotients(M_f, M_fTf)
+        out = {}
+        for n in np.unique(self.shells):
+            b = np.flatnonzero(self.shells == n)
+            out[f"shell_eig_err_{n}"] = float(np.mean(np.abs(lam_hat[b] - lam[b]) / np.abs(lam[b])))
+            out[f"shell_lam_hat_{n}"] = float(np.mean(lam_hat[b]))
+            out[f"shell_subspace_dist_{n}"] = mx.subspace_distance(F[:, b], phi[:, b])
+        return out
+
+    @cached_property
+    def _eval_phi(self) -> np.ndarray:
+        return self.evaluation().phi
+
+    def plot_points(self):
+        g = np.linspace(-8, 8, 41)
+        X = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2)
+        return X, {"x": X[:, 0], "y": X[:, 1], "sqrt_rho": hyd.sqrt_density(X, self.sigma)}
+
+    def describe(self) -> dict:
+        return {**super().describe(), "scale": self.scale, "shift": self.shift, "sigma": self.sigma,
+                "eps": self.eps, "synthetic": True}

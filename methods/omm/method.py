@@ -3,6 +3,7 @@
 and the exact eigensolver (``omm_eigh``).  All solve task ``operator``."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -11,12 +12,12 @@ import pandas as pd
 from runner.api import Method, Result, RunContext, UserError, check, check_task
 
 from . import metrics as mx
-from .datasets import OperatorDataset
+from .datasets import OpBatch, OperatorDataset
 from .objectives import OBJECTIVES
 from .operators import exact_top, omm_matrix_loss, top_eigh
 
 COMPATIBLE = ("omm_psd_gapped", "omm_psd_degenerate", "omm_psd_negative", "omm_psd_inverse",
-              "omm_rbf1d", "omm_rbf2d", "omm_fourrooms", "omm_maze", "omm_digits_graph")
+              "omm_rbf1d", "omm_rbf2d", "omm_fourrooms", "omm_maze", "omm_digits_graph", "omm_hydrogen2d")
 
 
 def _start(method: Method, dataset, ctx: RunContext) -> OperatorDataset:
@@ -136,7 +137,9 @@ class NeuralOMM(Method):
 
     def __init__(self, objective: str = "omm", hidden: int = 128, depth: int = 3,
                  activation: str = "relu", steps: int = 5000, lr: float = 1e-3, warmup: float = 0.1,
-                 batch: int = 256, estimator: str = "sampled", trace_every: int = 0):
+                 batch: int = 256, estimator: str = "sampled", trace_every: int = 0,
+                 schedule: str = "constant", ema: float = 0.0, shift: float = 0.0, fourier: int = 0,
+                 fourier_scales=(1.0,), dtype: str = "float32"):
         _check_objective(objective)
         check(estimator in ("sampled", "full"), f"method.estimator must be 'sampled' or 'full', got '{estimator}'")
         check(activation in ("relu", "tanh", "softplus", "gelu"),
@@ -144,9 +147,26 @@ class NeuralOMM(Method):
         check(int(hidden) >= 1 and int(depth) >= 1 and int(steps) >= 1 and lr > 0 and int(batch) >= 2,
               "method.hidden, depth, steps, lr must be positive and method.batch >= 2")
         check(0 <= warmup < 1, f"method.warmup must be in [0, 1), got {warmup}")
+        check(schedule in ("constant", "cosine"), f"method.schedule must be constant or cosine, got '{schedule}'")
+        check(0 <= ema < 1, f"method.ema must be in [0, 1), got {ema}")
+        check(dtype in ("float32", "float64"), f"method.dtype must be float32 or float64, got '{dtype}'")
+        fourier_scales = tuple(float(v) for v in (fourier_scales if hasattr(fourier_scales, "__len__")
+                                                  else [fourier_scales]))
+        check(int(fourier) >= 0 and len(fourier_scales) >= 1 and min(fourier_scales) > 0,
+              "method.fourier must be >= 0 and method.fourier_scales a non-empty list of positive scales")
         self.objective, self.hidden, self.depth = objective, int(hidden), int(depth)
         self.activation, self.steps, self.lr, self.warmup = activation, int(steps), float(lr), float(warmup)
         self.batch, self.estimator, self.trace_every = int(batch), estimator, int(trace_every)
+        self.schedule, self.ema, self.shift, self.dtype = schedule, float(ema), float(shift), dtype
+        self.fourier, self.fourier_scales = int(fourier), fourier_scales
+
+    def _with_shift(self, b: OpBatch) -> OpBatch:
+        """Training-only spectrum shift ``T + shift I``: ``shift * M[f]`` estimated on the batch's own
+        shift points, else on its operator points (independent of the metric points)."""
+        if not self.shift:
+            return b
+        idx = b.shift_idx if b.shift_idx is not None else np.unique(b.left)
+        return dataclasses.replace(b, shift_idx=idx, shift=b.shift + self.shift)
 
     def run(self, dataset, ctx: RunContext) -> Result:
         ds = _start(self, dataset, ctx)
@@ -156,21 +176,23 @@ class NeuralOMM(Method):
 
         from .training import make_mlp, train_network
 
+        tdtype = getattr(torch, self.dtype)
         ev = ds.evaluation()
-        xe = torch.from_numpy(ev.x)
-        net = make_mlp(ds.input_dim, ds.k, self.hidden, self.depth, self.activation, ctx.sub_seed("init"))
+        xe = torch.as_tensor(ev.x, dtype=tdtype)
+        net = make_mlp(ds.input_dim, ds.k, self.hidden, self.depth, self.activation, ctx.sub_seed("init"),
+                       fourier=self.fourier, fourier_scales=self.fourier_scales, dtype=tdtype)
         rng = ctx.sub_rng("batches")
         full = ds.full_batch() if self.estimator == "full" else None
 
         def next_batch(t):
-            return full if full is not None else ds.sample_batch(rng, self.batch)
+            return self._with_shift(full if full is not None else ds.sample_batch(rng, self.batch))
 
-        def values(x):
+        def values(x, net_=net):
             with torch.no_grad():
-                return net(x).double().numpy()
+                return net_(torch.as_tensor(x, dtype=tdtype)).double().numpy()
 
         def trace(net_):
-            F = values(xe)
+            F = values(xe, net_)
             if not np.all(np.isfinite(F)):
                 return {"subspace_dist": np.nan, "mean_cos": np.nan}
             return {"subspace_dist": mx.subspace_distance(F, ev.phi),
@@ -179,26 +201,30 @@ class NeuralOMM(Method):
         every = self.trace_every or max(1, self.steps // 40)
         t0 = time.perf_counter()
         rows, diverged = train_network(self.objective, net, next_batch, self.steps, lr=self.lr,
-                                       warmup=self.warmup, trace_every=every, trace=trace,
+                                       warmup=self.warmup, schedule=self.schedule, ema=self.ema,
+                                       trace_every=every, trace=trace,
                                        progress=lambda it: ctx.progress(it, total=self.steps + 1, desc=self.name))
         ctx.log_metric("time/train_s", time.perf_counter() - t0)
         ctx.log_metric("diverged", float(diverged >= 0))
         ctx.log_metric("diverged_step", float(diverged))
         ctx.save_table("trace", pd.DataFrame(rows))
-        F = values(xe)
-        if not np.all(np.isfinite(F)):
+        Fall = values(xe) if ev.aux_x is None else values(np.concatenate([ev.x, ev.aux_x]))
+        F = Fall[:len(ev.x)]
+        if not np.all(np.isfinite(Fall)):
             ctx.log_metric("subspace_dist", float("nan"))
             return Result()
-        M_f, M_fTf = ev.moments(F)
+        M_f, M_fTf = ev.moments(Fall)
         rep = mx.mode_report(F, ev.phi, ev.lam, M_f, M_fTf)
         ctx.save_table("modes", _mode_metrics(rep, ctx))
+        for key, v in ds.extra_metrics(F, M_f, M_fTf).items():
+            ctx.log_metric(key, v)
         if ds.labels is not None:
             ctx.log_metric("probe_acc", mx.linear_probe_accuracy(F, ds.labels, seed=0))
             ctx.log_metric("probe_acc_exact", mx.linear_probe_accuracy(ev.phi, ds.labels, seed=0))
         pts = ds.plot_points()
         if pts is not None:
             Q = mx.procrustes_rotation(F, ev.phi, ev.lam)
-            learned = values(torch.from_numpy(pts[0])) / np.sqrt(np.diagonal(M_f))
+            learned = values(pts[0]) / np.sqrt(np.diagonal(M_f))
             truth = _truth_at(ds, pts[0]) @ Q
             ctx.save_table("eigfun", _eigfun_table(pts[1], truth, learned))
         return Result()

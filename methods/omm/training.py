@@ -82,16 +82,38 @@ def solve_matrix(kind: str, A: np.ndarray, V0: np.ndarray, steps: int, *, mode: 
 ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "softplus": torch.nn.Softplus, "gelu": torch.nn.GELU}
 
 
-def make_mlp(d_in: int, k: int, hidden: int, depth: int, activation: str, seed: int) -> torch.nn.Module:
-    """An MLP ``d_in -> hidden (x depth) -> k`` (float32), initialised from ``seed`` only."""
+class FourierFeatures(torch.nn.Module):
+    """Fixed random Fourier features ``x -> [x, cos(x B), sin(x B)]`` with ``B_ij ~ N(0, s_j^2)``:
+    the ``n`` columns of B are split evenly over the scales ``s`` (multi-scale features)."""
+
+    def __init__(self, d_in: int, n: int, scales: tuple[float, ...]):
+        super().__init__()
+        s = torch.tensor([scales[j * len(scales) // n] for j in range(n)], dtype=torch.float32)
+        self.register_buffer("B", torch.randn(d_in, n) * s)
+        self.out_dim = d_in + 2 * n
+
+    def forward(self, x):
+        z = x @ self.B
+        return torch.cat([x, torch.cos(z), torch.sin(z)], -1)
+
+
+def make_mlp(d_in: int, k: int, hidden: int, depth: int, activation: str, seed: int,
+             fourier: int = 0, fourier_scales: tuple[float, ...] = (1.0,),
+             dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    """An MLP ``d_in -> hidden (x depth) -> k``, initialised from ``seed`` only; with ``fourier > 0``
+    a :class:`FourierFeatures` input layer (``fourier`` frequencies) comes first."""
     layers, width = [], d_in
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        if fourier > 0:
+            ff = FourierFeatures(d_in, fourier, tuple(fourier_scales))
+            layers.append(ff)
+            width = ff.out_dim
         for _ in range(depth):
             layers += [torch.nn.Linear(width, hidden), ACTIVATIONS[activation]()]
             width = hidden
         layers.append(torch.nn.Linear(width, k))
-        return torch.nn.Sequential(*layers)
+        return torch.nn.Sequential(*layers).to(dtype)
 
 
 def network_factors(F: torch.Tensor, b: OpBatch):
@@ -111,28 +133,45 @@ def network_factors(F: torch.Tensor, b: OpBatch):
     return metric, L, R
 
 
-def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], OpBatch], steps: int, *,
-                  lr: float = 1e-3, warmup: float = 0.1, max_output: float = 1e4,
-                  trace_every: int = 0, trace: Callable[[torch.nn.Module], dict] | None = None,
-                  progress: Callable[[Iterable], Iterable] = iter):
-    """Adam(lr) with a linear warm-up over the first ``warmup`` fraction of ``steps``, then constant.
+def _lr_factor(t: int, n_warm: int, steps: int, schedule: str) -> float:
+    """Linear warm-up to 1 over ``n_warm`` steps, then 1 (``constant``) or
+    ``(1 + cos(pi (t - n_warm) / (steps - n_warm))) / 2`` (``cosine``)."""
+    if t < n_warm:
+        return (t + 1) / n_warm
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (t - n_warm) / max(1, steps - n_warm))))
+    return 1.0
 
+
+def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], OpBatch], steps: int, *,
+                  lr: float = 1e-3, warmup: float = 0.1, max_output: float = 1e4, schedule: str = "constant",
+                  ema: float = 0.0, trace_every: int = 0, trace: Callable[[torch.nn.Module], dict] | None = None,
+                  progress: Callable[[Iterable], Iterable] = iter):
+    """Adam(lr) with a linear warm-up over the first ``warmup`` fraction of ``steps``, then constant
+    (``schedule="constant"``) or cosine decay to 0 (``"cosine"``).
+
+    With ``ema > 0`` an exponential moving average ``theta_bar <- ema theta_bar + (1 - ema) theta`` of
+    the weights is kept; ``trace`` sees it, and ``net`` holds it on return.
     Stops (diverged) when the loss is not finite or an output exceeds ``max_output`` in magnitude.
     Returns ``(rows, diverged_step)``; ``rows`` hold ``step``, the batch ``loss`` (running mean since
     the previous row) and ``trace(net)`` every ``trace_every`` steps.
     """
+    import copy
+
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     n_warm = max(1, int(warmup * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / n_warm))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _lr_factor(t, n_warm, steps, schedule))
+    avg = copy.deepcopy(net) if ema > 0 else net
+    dtype = next(net.parameters()).dtype
     rows, diverged, acc, cnt = [], -1, 0.0, 0
     for t in progress(range(steps + 1)):
         if trace is not None and trace_every and (t % trace_every == 0 or t == steps):
-            rows.append({"step": t, "loss": acc / cnt if cnt else math.nan, **trace(net)})
+            rows.append({"step": t, "loss": acc / cnt if cnt else math.nan, **trace(avg)})
             acc, cnt = 0.0, 0
         if t == steps:
             break
         b = next_batch(t)
-        F = net(torch.from_numpy(b.x))
+        F = net(torch.as_tensor(b.x, dtype=dtype))
         loss = objective(kind, *network_factors(F, b))
         if not torch.isfinite(loss) or F.detach().abs().max() > max_output:
             diverged = t
@@ -141,5 +180,11 @@ def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], O
         loss.backward()
         opt.step()
         sched.step()
+        if avg is not net:
+            with torch.no_grad():
+                for pa, p in zip(avg.parameters(), net.parameters()):
+                    pa.mul_(ema).add_(p, alpha=1 - ema)
         acc, cnt = acc + float(loss.detach()), cnt + 1
+    if avg is not net:
+        net.load_state_dict(avg.state_dict())
     return rows, diverged
