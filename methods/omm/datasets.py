@@ -9,7 +9,8 @@ Capabilities a solver may need (checked by the methods with a one-line error):
   ``evaluation()`` (fixed evaluation points, true eigenfunctions, exact moments).
 
 Inner products are in ``L^2(rho)``: rho is uniform over states for finite state spaces and
-``N(0, sigma^2 I)`` for the kernel operator; estimates use sample means.
+``N(0, sigma^2 I)`` for the kernel operator and the 2-D hydrogen operator (importance-sampling
+transform of :mod:`methods.omm.hydrogen`); estimates use sample means.
 """
 from __future__ import annotations
 

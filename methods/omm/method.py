@@ -131,7 +131,13 @@ def _solve(m: LinalgOMM, A, V0, step, inverse, ctx, every, trace):
 
 class NeuralOMM(Method):
     """An MLP ``f: inputs -> R^k`` trained with one objective from minibatch (or full-batch)
-    moment estimates; metrics against the exact eigenfunctions on the dataset's evaluation set."""
+    moment estimates; metrics against the exact eigenfunctions on the dataset's evaluation set.
+
+    Options (defaults keep the original behaviour): ``schedule`` constant | cosine learning rate
+    after the warm-up; ``ema`` > 0 evaluates the moving average ``theta_bar <- ema theta_bar +
+    (1 - ema) theta`` of the weights; ``shift`` trains on ``T + shift I`` (Rayleigh quotients are read
+    out on the dataset's own operator); ``fourier`` > 0 random Fourier features
+    ``[x, cos(x B), sin(x B)]``, ``B ~ N(0, s^2)`` for ``s`` in ``fourier_scales``; ``dtype`` of the network."""
 
     task = "operator"
 
