@@ -94,8 +94,8 @@ def test_importance_sampling_identity():
 
 def test_true_eigenfunctions_on_evaluation_set():
     """On the fixed evaluation set the Rayleigh quotients of the closed-form f = psi / sqrt(rho) are the
-    scaled eigenvalues 100, 11.1, 4, and shells n <= 1 are orthonormal in L^2(rho).  (Shell n = 2 has
-    about half its mass at r > 14, where N(0, 16 I) rarely samples: its Monte Carlo norms are ~0.5-0.8.)"""
+    scaled eigenvalues 100, 11.1, 4, and shells n <= 1 are orthonormal in L^2(rho).  (Shell n = 2 has 50-80%
+    of its mass at r > 14, where N(0, 16 I) rarely samples: its Monte Carlo norms are ~0.5-0.8.)"""
     ds = Hydrogen2D(n_eval=20000)
     ev = ds.evaluation()
     Fall = np.concatenate([ev.phi, ds.eigenfunctions(ev.aux_x)])
@@ -122,6 +122,17 @@ def test_minibatch_estimator_matches_pairs():
     want = (M + M.T) / 2 + 3.0 * Fn[base].T @ Fn[base] / 16
     np.testing.assert_allclose((L.T @ R).numpy(), want, rtol=1e-8, atol=1e-8)
     assert len(metric) == 2 and metric[0].shape == (16, 4)
+
+
+def test_method_shift_adds_shift_times_metric():
+    """NeuralOMM(shift=s) trains on T + s I: L^T R gains s * mean_b f(x_b) f(x_b)^T over the operator points."""
+    ds = Hydrogen2D()
+    b = ds.sample_batch(np.random.default_rng(0), 16)
+    bs = NeuralOMM("omm_seq", shift=7.0)._with_shift(b)
+    F = torch.as_tensor(np.random.default_rng(1).standard_normal((len(b.x), 3)))
+    base = np.unique(b.left)
+    diff = (lambda m, L, R: L.T @ R)(*network_factors(F, bs)) - (lambda m, L, R: L.T @ R)(*network_factors(F, b))
+    np.testing.assert_allclose(diff.numpy(), 7.0 * F[base].T.numpy() @ F[base].numpy() / 16, atol=1e-10)
 
 
 def test_train_network_cosine_and_ema():
