@@ -68,16 +68,17 @@ def _fig(nrows=1, ncols=1, w=5.0, h=3.6):
     return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
-def _trace(run_dir) -> pd.DataFrame | None:
+def _table(run_dir, name: str) -> pd.DataFrame | None:
+    """A run's table ``name``, or ``None`` when the run did not write it."""
     try:
-        return RunSet.table(run_dir, "trace")
+        return RunSet.table(run_dir, name)
     except (OSError, ValueError):
         return None
 
 
 def _curves(ax, df: pd.DataFrame, label_cols: list[str], y: str, logy=True, floor=1e-16):
     for _, row in df.iterrows():
-        tr = _trace(row["run_dir"])
+        tr = _table(row["run_dir"], "trace")
         if tr is None or y not in tr.columns:
             continue
         vals = tr[y].astype(float)
@@ -236,10 +237,9 @@ def _eigfun_1d(df: pd.DataFrame, k: int, out: ReportWriter) -> None:
     first = df[df["seed"] == df["seed"].min()]
     tables = []
     for _, row in first.iterrows():
-        try:
-            tables.append((row["method"], RunSet.table(row["run_dir"], "eigfun")))
-        except (OSError, ValueError):
-            continue
+        table = _table(row["run_dir"], "eigfun")
+        if table is not None:
+            tables.append((row["method"], table))
     if not tables:
         return
     ref = tables[0][1]
@@ -275,11 +275,9 @@ def report_e3(runs: RunSet, out: ReportWriter) -> list[Claim]:
             ax[0, j].legend(fontsize=6)
     out.figure("e3_convergence", fig, caption="E3: convergence of the mean aligned |cos|.")
     pick = df[(df["dataset"] == "omm_fourrooms") & (df["method"] == "omm_seq") & (df[est] == "full")]
-    if len(pick):
-        try:
-            _heatmaps(RunSet.table(pick.iloc[0]["run_dir"], "eigfun"), out)
-        except (OSError, ValueError):
-            pass
+    table = _table(pick.iloc[0]["run_dir"], "eigfun") if len(pick) else None
+    if table is not None:
+        _heatmaps(table, out)
     return _e3_claims(df)
 
 
@@ -353,12 +351,12 @@ def report_e5(runs: RunSet, out: ReportWriter) -> list[Claim]:
     if len(df):
         rows = []
         for m, g in df.groupby("method"):
-            row = {"method": m, "runs": len(g), "diverged": fmt_mean_se(g.get("diverged", pd.Series(dtype=float)))}
-            for n, label in E5_SHELLS:
-                row[f"eig err {label}"] = fmt_mean_se(g.get(f"shell_eig_err_{n}", pd.Series(dtype=float)))
-            for n, label in E5_SHELLS:
-                row[f"subspace dist n={n}"] = fmt_mean_se(g.get(f"shell_subspace_dist_{n}", pd.Series(dtype=float)))
-            row["lam_hat_1"] = fmt_mean_se(g.get("lam_hat_1", pd.Series(dtype=float)))
+            def col(name, g=g):
+                return fmt_mean_se(g.get(name, pd.Series(dtype=float)))
+            row = {"method": m, "runs": len(g), "diverged": col("diverged")}
+            row.update({f"eig err {label}": col(f"shell_eig_err_{n}") for n, label in E5_SHELLS})
+            row.update({f"subspace dist n={n}": col(f"shell_subspace_dist_{n}") for n, _ in E5_SHELLS})
+            row["lam_hat_1"] = col("lam_hat_1")
             rows.append(row)
         out.table("e5_hydrogen", pd.DataFrame(rows),
                   caption="E5 (optional, not a gate): 2-D hydrogen T = 100 (lap + 1/|x|), synthetic samples "
@@ -381,11 +379,9 @@ def report_e5(runs: RunSet, out: ReportWriter) -> list[Claim]:
         ax[0, 0].legend(fontsize=7)
         out.figure("e5_eig_err", fig, caption="E5: relative eigenvalue error per mode and variant (dotted: 10%).")
         pick = df[df["method"] == "omm_sanger"]
-        if len(pick):
-            try:
-                _psi_maps(RunSet.table(pick.iloc[0]["run_dir"], "eigfun"), out)
-            except (OSError, ValueError, KeyError):
-                pass
+        table = _table(pick.iloc[0]["run_dir"], "eigfun") if len(pick) else None
+        if table is not None:
+            _psi_maps(table, out)
     by = {m: (df[df["method"] == m] if len(df) else df) for m in ("omm_sanger", "omm_lora_seq")}
     errs = [_value(g, "eig_rel_err_1", "max") for g in by.values()]
     measured = max(errs) if not any(math.isnan(v) for v in errs) else NAN

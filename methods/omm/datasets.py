@@ -373,7 +373,12 @@ class Hydrogen2D(OperatorDataset):
         raise UserError(f"dataset '{self.name}' is a continuous operator: use method.estimator=sampled")
 
     def evaluation(self) -> Evaluation:
-        X = self.draw(np.random.default_rng(12345), self.n_eval)   # fixed evaluation set
+        return self._evaluation
+
+    @cached_property
+    def _evaluation(self) -> Evaluation:
+        """The fixed evaluation set (seed 12345) with its stencils, built once per dataset."""
+        X = self.draw(np.random.default_rng(12345), self.n_eval)
         P, c = self._operator(X)
         X = P[:, 0, :]
         n = len(X)
@@ -391,7 +396,7 @@ class Hydrogen2D(OperatorDataset):
     def extra_metrics(self, F, M_f, M_fTf):
         """Per shell n: ``shell_eig_err_n`` = mean relative Rayleigh-quotient error of its modes,
         ``shell_subspace_dist_n`` = subspace distance of the learned block to the true block."""
-        lam, phi = self.truth()[0], self._eval_phi
+        lam, phi = self.truth()[0], self.evaluation().phi
         lam_hat = mx.rayleigh_quotients(M_f, M_fTf)
         out = {}
         for n in np.unique(self.shells):
@@ -400,10 +405,6 @@ class Hydrogen2D(OperatorDataset):
             out[f"shell_lam_hat_{n}"] = float(np.mean(lam_hat[b]))
             out[f"shell_subspace_dist_{n}"] = mx.subspace_distance(F[:, b], phi[:, b])
         return out
-
-    @cached_property
-    def _eval_phi(self) -> np.ndarray:
-        return self.evaluation().phi
 
     def plot_points(self):
         g = np.linspace(-8, 8, 41)

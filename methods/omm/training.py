@@ -2,6 +2,7 @@
 gradient descent or streaming Adam) or on a network's outputs (minibatch Adam)."""
 from __future__ import annotations
 
+import copy
 import math
 from typing import Callable, Iterable
 
@@ -156,8 +157,6 @@ def train_network(kind: str, net: torch.nn.Module, next_batch: Callable[[int], O
     Returns ``(rows, diverged_step)``; ``rows`` hold ``step``, the batch ``loss`` (running mean since
     the previous row) and ``trace(net)`` every ``trace_every`` steps.
     """
-    import copy
-
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     n_warm = max(1, int(warmup * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: _lr_factor(t, n_warm, steps, schedule))
