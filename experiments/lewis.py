@@ -202,9 +202,9 @@ def runtime_fig(df: pd.DataFrame, out: ReportWriter) -> None:
 
 # ------------------------------------------------------------------------------------ E3
 def report_e3(runs: RunSet, out: ReportWriter) -> list[Claim]:
+    real = runs.experiment("linf_real_data")
     df = pd.concat([runs.experiment("lewis_weights_properties"),
-                    runs.experiment("linf_real_data").query("method == 'lewis_weights'")
-                    if len(runs.experiment("linf_real_data")) else pd.DataFrame()])
+                    real.query("method == 'lewis_weights'") if len(real) else pd.DataFrame()])
     if df.empty:
         return []
     df = df.assign(lewis_ub0_over_bound=df["lewis_ub0_over_opt"] / df["lewis_sqrt_sum_w"],
